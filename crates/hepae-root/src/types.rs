@@ -1,0 +1,239 @@
+//! Numeric element types and typed column buffers.
+
+/// Element type of a numeric branch, as stored (big-endian) in ROOT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    /// 1-byte boolean.
+    Bool,
+    /// signed 8-bit.
+    I8,
+    /// signed 16-bit.
+    I16,
+    /// signed 32-bit.
+    I32,
+    /// signed 64-bit.
+    I64,
+    /// unsigned 8-bit.
+    U8,
+    /// unsigned 16-bit.
+    U16,
+    /// unsigned 32-bit.
+    U32,
+    /// unsigned 64-bit.
+    U64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+}
+
+impl DType {
+    /// Bytes per value on disk.
+    pub fn size(self) -> usize {
+        match self {
+            DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::I16 | DType::U16 => 2,
+            DType::I32 | DType::U32 | DType::F32 => 4,
+            DType::I64 | DType::U64 | DType::F64 => 8,
+        }
+    }
+
+    /// Short name (numpy style).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::Bool => "bool",
+            DType::I8 => "int8",
+            DType::I16 => "int16",
+            DType::I32 => "int32",
+            DType::I64 => "int64",
+            DType::U8 => "uint8",
+            DType::U16 => "uint16",
+            DType::U32 => "uint32",
+            DType::U64 => "uint64",
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+        }
+    }
+
+    /// True for integer and boolean types.
+    pub fn is_integer(self) -> bool {
+        !matches!(self, DType::F32 | DType::F64)
+    }
+
+    /// From ROOT's EDataType code (TStreamerElement / TLeafElement fType).
+    pub fn from_root_code(code: i32) -> Option<DType> {
+        Some(match code {
+            1 => DType::I8,
+            2 => DType::I16,
+            3 | 6 => DType::I32,
+            4 | 16 => DType::I64,
+            5 => DType::F32,
+            8 => DType::F64,
+            11 => DType::U8,
+            12 => DType::U16,
+            13 | 15 => DType::U32,
+            14 | 17 => DType::U64,
+            18 => DType::Bool,
+            _ => return None,
+        })
+    }
+
+    /// From a C++ type name as used in `vector<T>` class names.
+    pub fn from_cpp(name: &str) -> Option<DType> {
+        Some(match name.trim() {
+            "bool" | "Bool_t" => DType::Bool,
+            "char" | "Char_t" | "signed char" | "int8_t" => DType::I8,
+            "unsigned char" | "UChar_t" | "uint8_t" => DType::U8,
+            "short" | "Short_t" | "int16_t" => DType::I16,
+            "unsigned short" | "UShort_t" | "uint16_t" => DType::U16,
+            "int" | "Int_t" | "int32_t" => DType::I32,
+            "unsigned int" | "UInt_t" | "uint32_t" | "unsigned" => DType::U32,
+            "long" | "Long_t" | "long long" | "Long64_t" | "int64_t" => DType::I64,
+            "unsigned long" | "ULong_t" | "unsigned long long" | "ULong64_t" | "uint64_t" => {
+                DType::U64
+            }
+            "float" | "Float_t" => DType::F32,
+            "double" | "Double_t" => DType::F64,
+            _ => return None,
+        })
+    }
+}
+
+/// A typed, flat buffer of decoded values.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum Values {
+    Bool(Vec<bool>),
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+/// Applies an expression to the inner vector of any [`Values`] variant.
+#[macro_export]
+macro_rules! with_values {
+    ($v:expr, $x:ident => $body:expr) => {
+        match $v {
+            $crate::Values::Bool($x) => $body,
+            $crate::Values::I8($x) => $body,
+            $crate::Values::I16($x) => $body,
+            $crate::Values::I32($x) => $body,
+            $crate::Values::I64($x) => $body,
+            $crate::Values::U8($x) => $body,
+            $crate::Values::U16($x) => $body,
+            $crate::Values::U32($x) => $body,
+            $crate::Values::U64($x) => $body,
+            $crate::Values::F32($x) => $body,
+            $crate::Values::F64($x) => $body,
+        }
+    };
+}
+
+impl Values {
+    /// Empty buffer of a type.
+    pub fn empty(dtype: DType, capacity: usize) -> Values {
+        match dtype {
+            DType::Bool => Values::Bool(Vec::with_capacity(capacity)),
+            DType::I8 => Values::I8(Vec::with_capacity(capacity)),
+            DType::I16 => Values::I16(Vec::with_capacity(capacity)),
+            DType::I32 => Values::I32(Vec::with_capacity(capacity)),
+            DType::I64 => Values::I64(Vec::with_capacity(capacity)),
+            DType::U8 => Values::U8(Vec::with_capacity(capacity)),
+            DType::U16 => Values::U16(Vec::with_capacity(capacity)),
+            DType::U32 => Values::U32(Vec::with_capacity(capacity)),
+            DType::U64 => Values::U64(Vec::with_capacity(capacity)),
+            DType::F32 => Values::F32(Vec::with_capacity(capacity)),
+            DType::F64 => Values::F64(Vec::with_capacity(capacity)),
+        }
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Values::Bool(_) => DType::Bool,
+            Values::I8(_) => DType::I8,
+            Values::I16(_) => DType::I16,
+            Values::I32(_) => DType::I32,
+            Values::I64(_) => DType::I64,
+            Values::U8(_) => DType::U8,
+            Values::U16(_) => DType::U16,
+            Values::U32(_) => DType::U32,
+            Values::U64(_) => DType::U64,
+            Values::F32(_) => DType::F32,
+            Values::F64(_) => DType::F64,
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        with_values!(self, v => v.len())
+    }
+
+    /// True when there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i` widened to f64 (for statistics and cuts).
+    pub fn get_f64(&self, i: usize) -> f64 {
+        match self {
+            Values::Bool(v) => v[i] as u8 as f64,
+            Values::I8(v) => v[i] as f64,
+            Values::I16(v) => v[i] as f64,
+            Values::I32(v) => v[i] as f64,
+            Values::I64(v) => v[i] as f64,
+            Values::U8(v) => v[i] as f64,
+            Values::U16(v) => v[i] as f64,
+            Values::U32(v) => v[i] as f64,
+            Values::U64(v) => v[i] as f64,
+            Values::F32(v) => v[i] as f64,
+            Values::F64(v) => v[i],
+        }
+    }
+
+    /// Appends decoded big-endian bytes (length must be a multiple of the size).
+    pub(crate) fn extend_be(&mut self, bytes: &[u8]) {
+        macro_rules! ext {
+            ($v:ident, $t:ty, $n:expr) => {
+                $v.extend(
+                    bytes
+                        .chunks_exact($n)
+                        .map(|c| <$t>::from_be_bytes(c.try_into().unwrap())),
+                )
+            };
+        }
+        match self {
+            Values::Bool(v) => v.extend(bytes.iter().map(|&b| b != 0)),
+            Values::I8(v) => v.extend(bytes.iter().map(|&b| b as i8)),
+            Values::U8(v) => v.extend_from_slice(bytes),
+            Values::I16(v) => ext!(v, i16, 2),
+            Values::U16(v) => ext!(v, u16, 2),
+            Values::I32(v) => ext!(v, i32, 4),
+            Values::U32(v) => ext!(v, u32, 4),
+            Values::I64(v) => ext!(v, i64, 8),
+            Values::U64(v) => ext!(v, u64, 8),
+            Values::F32(v) => ext!(v, f32, 4),
+            Values::F64(v) => ext!(v, f64, 8),
+        }
+    }
+
+    /// Appends all values of another buffer of the same type.
+    pub(crate) fn append(&mut self, other: Values) {
+        macro_rules! app {
+            ($($var:ident),*) => {
+                match (self, other) {
+                    $( (Values::$var(a), Values::$var(b)) => { if a.is_empty() { *a = b } else { a.extend_from_slice(&b) } } )*
+                    _ => unreachable!("append of mismatched value types"),
+                }
+            };
+        }
+        app!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+    }
+}
