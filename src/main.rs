@@ -1,1 +1,195 @@
-fn main(){}
+//! `hepae`: ROOT-aware autoencoder compression and anomaly detection for HEP.
+
+mod inspect;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use hepae_ingest::{ColumnSpec, Cut, IngestSpec};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hepae",
+    version,
+    about = "ROOT-aware autoencoder compression and anomaly detection for HEP data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the trees of a ROOT file and, per tree, every branch with its type,
+    /// layout, counter and entry count (like uproot's `show()`).
+    Inspect(inspect::InspectArgs),
+    /// Flatten an object collection (jets, muons, ...) of ROOT trees into
+    /// zstd Parquet with one row per object.
+    Ingest(IngestArgs),
+}
+
+#[derive(Args)]
+struct IngestArgs {
+    /// ROOT files or glob patterns (quote globs), read in the order given.
+    #[arg(long, short, num_args = 1.., required = true)]
+    input: Vec<String>,
+    /// Tree name (`Events`, `CollectionTree`, `dir/tree`).
+    #[arg(long, default_value = "Events")]
+    tree: String,
+    /// Collection prefix: `Jet`, `GenJetAK8`, `AnalysisJetsAuxDyn`, Delphes `Jet`.
+    #[arg(long)]
+    collection: String,
+    /// Comma-separated columns; NAME=BRANCH reads an explicit branch. Default: every array branch of the collection.
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    /// Inclusive range cut COLUMN:MIN:MAX (repeatable; empty bound = open).
+    #[arg(long = "cut")]
+    cuts: Vec<String>,
+    /// Drop columns that are zero in every row after cuts.
+    #[arg(long)]
+    drop_zero_columns: bool,
+    /// Drop rows holding NaN/Inf (counted in the report) instead of failing.
+    #[arg(long)]
+    drop_nonfinite: bool,
+    /// Output Parquet file; a JSON report is written beside it (`OUT.json`).
+    #[arg(long, short)]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A panic anywhere (ours or a dependency's) becomes a one-line error, exit 2.
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Inspect(a) => inspect::run(&a),
+        Command::Ingest(a) => ingest(&a),
+    });
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            eprintln!("error: internal failure: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Expands glob patterns; plain paths are kept as given (missing ones fail later with their name).
+fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in patterns {
+        if p.contains(['*', '?', '[']) {
+            let mut hits: Vec<PathBuf> = glob::glob(p)
+                .with_context(|| format!("bad glob pattern '{p}'"))?
+                .filter_map(|r| r.ok())
+                .collect();
+            if hits.is_empty() {
+                bail!("{p}: no files match this pattern");
+            }
+            hits.sort();
+            out.extend(hits);
+        } else {
+            out.push(PathBuf::from(p));
+        }
+    }
+    Ok(out)
+}
+
+fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
+    if n > 1 || bytes > 64 << 20 {
+        let pb = indicatif::ProgressBar::new(n as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading {pos}/{len} files [{elapsed}] {wide_bar}",
+            )
+            .expect("valid template"),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+fn ingest(a: &IngestArgs) -> Result<()> {
+    let inputs = expand_inputs(&a.input)?;
+    let columns = a
+        .columns
+        .iter()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| c.parse::<ColumnSpec>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let cuts = a
+        .cuts
+        .iter()
+        .map(|c| c.parse::<Cut>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let spec = IngestSpec {
+        inputs: inputs.clone(),
+        tree: a.tree.clone(),
+        collection: a.collection.clone(),
+        columns,
+        cuts,
+        drop_zero_columns: a.drop_zero_columns,
+        drop_nonfinite: a.drop_nonfinite,
+    };
+    let bytes: u64 = inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let pb = progress_bar(inputs.len(), bytes);
+    let table = hepae_ingest::ingest(&spec, &|_p: &Path| pb.inc(1));
+    pb.finish_and_clear();
+    let table = table?;
+    let r = &table.report;
+    let meta = vec![("hepae.ingest".to_string(), serde_json::to_string(r)?)];
+    hepae_ingest::write_parquet_atomic(&table.batch, &a.out, &meta)?;
+    let sidecar = sidecar_path(&a.out);
+    hepae_ingest::write_json_atomic(r, &sidecar)?;
+    let events: u64 = r.inputs.iter().map(|f| f.events).sum();
+    eprintln!(
+        "read {} file(s): {events} events, {} {} objects before cuts",
+        r.inputs.len(),
+        r.rows_before_cuts,
+        r.collection
+    );
+    if r.rows_nonfinite_dropped > 0 {
+        eprintln!(
+            "  dropped {} rows holding NaN/Inf",
+            r.rows_nonfinite_dropped
+        );
+    }
+    for c in &r.cuts {
+        eprintln!("  cut {:<24} -> {} rows", c.cut, c.rows_after);
+    }
+    if !r.dropped_zero_columns.is_empty() {
+        eprintln!(
+            "  dropped all-zero columns: {}",
+            r.dropped_zero_columns.join(", ")
+        );
+    }
+    eprintln!(
+        "wrote {} rows x {} columns to {} (report: {})",
+        r.rows_after_cuts,
+        r.columns.len() + 2,
+        a.out.display(),
+        sidecar.display()
+    );
+    Ok(())
+}
+
+/// `jets.parquet` -> `jets.parquet.json`.
+fn sidecar_path(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}

@@ -1,14 +1,515 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! # hepae-ingest
+//!
+//! Turns an object collection of ROOT trees (NanoAOD `nJet` + `Jet_pt`,
+//! ATLAS `AnalysisJetsAuxDyn.pt`, Delphes `Jet.PT`, ...) into a flat table
+//! with one row per object, applies inclusive range cuts, optionally drops
+//! all-zero columns, and writes zstd-compressed Parquet plus a JSON sidecar.
+
+#![warn(missing_docs)]
+
+mod parquet_io;
+mod spec;
+
+pub use parquet_io::{read_parquet, write_json_atomic, write_parquet_atomic};
+pub use spec::{ColumnSpec, Cut};
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{Field, Schema};
+use hepae_root::{Column, Interpretation, Layout, RootFile, Tree, Values};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Errors of the ingest stage; each names the file and the tree/branch/column.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Reading the ROOT file failed.
+    #[error(transparent)]
+    Root(#[from] hepae_root::Error),
+    /// A requested column has no branch in the file.
+    #[error("{file}: tree {tree}: no branch for column '{column}' of collection '{collection}' (tried {tried})")]
+    MissingBranch {
+        /// File concerned.
+        file: PathBuf,
+        /// Tree name.
+        tree: String,
+        /// Collection prefix.
+        collection: String,
+        /// Column asked for.
+        column: String,
+        /// Branch names tried.
+        tried: String,
+    },
+    /// Anything else about the input or the request.
+    #[error("{0}")]
+    Invalid(String),
+    /// Writing output failed.
+    #[error("{0}")]
+    Io(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Result of this crate.
+pub type Result<T> = std::result::Result<T, IngestError>;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct IngestSpec {
+    /// ROOT files, read in this order.
+    pub inputs: Vec<PathBuf>,
+    /// Tree name (`Events`, `CollectionTree`, `dir/tree`).
+    pub tree: String,
+    /// Collection prefix (`Jet`, `GenJetAK8`, `AnalysisJetsAuxDyn`).
+    pub collection: String,
+    /// Columns; empty means every numeric branch of the collection.
+    pub columns: Vec<ColumnSpec>,
+    /// Inclusive range cuts, applied in order.
+    pub cuts: Vec<Cut>,
+    /// Drop columns that are zero in every row after cuts.
+    pub drop_zero_columns: bool,
+    /// Drop rows with NaN/Inf (reported) instead of failing.
+    pub drop_nonfinite: bool,
+}
+
+/// Per-file facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// Path as given.
+    pub path: String,
+    /// Events (tree entries) in the file.
+    pub events: u64,
+    /// Objects (rows) before cuts.
+    pub rows: u64,
+}
+
+/// One column of the output.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnReport {
+    /// Output column name.
+    pub name: String,
+    /// Branch it was read from.
+    pub branch: String,
+    /// Arrow/numpy type name.
+    pub dtype: String,
+}
+
+/// One line of the cut flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct CutReport {
+    /// The cut as written (`pt:1:8000`).
+    pub cut: String,
+    /// Rows left after this cut.
+    pub rows_after: u64,
+}
+
+/// Everything the ingest stage did, written as the JSON sidecar.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    /// hepae version that wrote the file.
+    pub hepae_version: String,
+    /// Tree read.
+    pub tree: String,
+    /// Collection read.
+    pub collection: String,
+    /// Input files.
+    pub inputs: Vec<FileReport>,
+    /// Output columns (after dropping).
+    pub columns: Vec<ColumnReport>,
+    /// Rows before cuts.
+    pub rows_before_cuts: u64,
+    /// Rows dropped because a value was NaN or infinite.
+    pub rows_nonfinite_dropped: u64,
+    /// Cut flow.
+    pub cuts: Vec<CutReport>,
+    /// Rows after all cuts.
+    pub rows_after_cuts: u64,
+    /// Columns removed because they were zero in every row.
+    pub dropped_zero_columns: Vec<String>,
+}
+
+/// A table in memory: the columns and the report describing them.
+pub struct Table {
+    /// Arrow batch (object columns, then `event`, `file_index`).
+    pub batch: RecordBatch,
+    /// Report of the stage.
+    pub report: IngestReport,
+}
+
+/// Resolves each requested column to a branch of the tree.
+fn resolve_columns(
+    file: &Path,
+    tree: &Tree,
+    collection: &str,
+    columns: &[ColumnSpec],
+) -> Result<Vec<(String, String)>> {
+    if columns.is_empty() {
+        return Ok(default_columns(tree, collection));
+    }
+    let mut out = Vec::new();
+    for c in columns {
+        if let Some(b) = &c.branch {
+            if tree.branch(b).is_none() {
+                return Err(IngestError::MissingBranch {
+                    file: file.to_path_buf(),
+                    tree: tree.path.clone(),
+                    collection: collection.into(),
+                    column: c.name.clone(),
+                    tried: b.clone(),
+                });
+            }
+            out.push((c.name.clone(), b.clone()));
+            continue;
+        }
+        let cands = candidates(collection, &c.name);
+        match cands.iter().find(|n| tree.branch(n).is_some()) {
+            Some(n) => out.push((c.name.clone(), tree.branch(n).unwrap().path.clone())),
+            None => {
+                return Err(IngestError::MissingBranch {
+                    file: file.to_path_buf(),
+                    tree: tree.path.clone(),
+                    collection: collection.into(),
+                    column: c.name.clone(),
+                    tried: cands.join(", "),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Branch names a column may have: NanoAOD `Jet_pt`, ATLAS/Delphes `Jet.pt`.
+fn candidates(collection: &str, column: &str) -> Vec<String> {
+    vec![
+        format!("{collection}_{column}"),
+        format!("{collection}.{column}"),
+        format!("{collection}/{collection}.{column}"),
+    ]
+}
+
+/// Every array-valued numeric branch named after the collection.
+fn default_columns(tree: &Tree, collection: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for b in &tree.branches {
+        let Interpretation::Numeric { layout, .. } = &b.interpretation else {
+            continue;
+        };
+        if matches!(layout, Layout::Scalar) {
+            continue;
+        }
+        for sep in ["_", "."] {
+            if let Some(rest) = b.name.strip_prefix(&format!("{collection}{sep}")) {
+                out.push((rest.to_string(), b.path.clone()));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Reads one file: resolved columns, their decoded contents and per-event counts.
+/// One file's resolved (column, branch) names, decoded columns and event count.
+type FileData = (Vec<(String, String)>, Vec<Column>, u64);
+
+fn read_file(spec: &IngestSpec, path: &Path) -> Result<FileData> {
+    let file = RootFile::open(path)?;
+    let tree = file.tree(&spec.tree)?;
+    let cols = resolve_columns(path, &tree, &spec.collection, &spec.columns)?;
+    if cols.is_empty() {
+        return Err(IngestError::Invalid(format!(
+            "{}: tree {}: empty selection: no array branches found for collection '{}'",
+            path.display(),
+            tree.path,
+            spec.collection
+        )));
+    }
+    let branches: Vec<_> = cols.iter().map(|(_, b)| tree.branch(b).unwrap()).collect();
+    let data = file.read_branches(&tree, &branches)?;
+    // All columns must share the per-event structure of the collection.
+    let reference = data[0].offsets.as_ref().ok_or_else(|| {
+        IngestError::Invalid(format!(
+            "{}: tree {}, branch {}: holds one value per event, not one per object of '{}'",
+            path.display(),
+            tree.path,
+            cols[0].1,
+            spec.collection
+        ))
+    })?;
+    for (i, d) in data.iter().enumerate().skip(1) {
+        match &d.offsets {
+            Some(o) if o == reference => {}
+            _ => {
+                return Err(IngestError::Invalid(format!(
+                    "{}: tree {}, branch {}: number of objects per event differs from branch {} (not the same collection?)",
+                    path.display(),
+                    tree.path,
+                    cols[i].1,
+                    cols[0].1
+                )))
+            }
+        }
+    }
+    Ok((cols, data, tree.entries.max(0) as u64))
+}
+
+/// Reads all inputs (in parallel, output in input order), flattens, cuts.
+pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Result<Table> {
+    if spec.inputs.is_empty() {
+        return Err(IngestError::Invalid("no input files".into()));
+    }
+    let per_file: Vec<Result<_>> = spec
+        .inputs
+        .par_iter()
+        .map(|p| {
+            let r = read_file(spec, p);
+            on_file_done(p);
+            r
+        })
+        .collect();
+    let mut files = Vec::with_capacity(per_file.len());
+    for r in per_file {
+        files.push(r?);
+    }
+    // Column names and types must agree between files.
+    let (names, first_data, _) = &files[0];
+    for (k, (n, d, _)) in files.iter().enumerate().skip(1) {
+        let same = n.iter().map(|c| &c.0).eq(names.iter().map(|c| &c.0))
+            && d.iter()
+                .map(|c| c.values.dtype())
+                .eq(first_data.iter().map(|c| c.values.dtype()));
+        if !same {
+            return Err(IngestError::Invalid(format!(
+                "{}: columns or types differ from {}",
+                spec.inputs[k].display(),
+                spec.inputs[0].display()
+            )));
+        }
+    }
+    let names: Vec<(String, String)> = names.clone();
+    let mut reports = Vec::new();
+    let mut merged: Vec<Values> = first_data
+        .iter()
+        .map(|c| Values::empty(c.values.dtype(), 0))
+        .collect();
+    let mut event: Vec<i64> = Vec::new();
+    let mut file_index: Vec<i32> = Vec::new();
+    for (fi, (_, data, nevents)) in files.into_iter().enumerate() {
+        let offsets = data[0].offsets.clone().unwrap();
+        let rows = *offsets.last().unwrap();
+        reports.push(FileReport {
+            path: spec.inputs[fi].display().to_string(),
+            events: nevents,
+            rows,
+        });
+        event.reserve(rows as usize);
+        for e in 0..offsets.len() - 1 {
+            for _ in offsets[e]..offsets[e + 1] {
+                event.push(e as i64);
+            }
+        }
+        file_index.extend(std::iter::repeat_n(fi as i32, rows as usize));
+        for (m, c) in merged.iter_mut().zip(data) {
+            append(m, c.values);
+        }
+    }
+    let rows_before = event.len() as u64;
+    // Non-finite values: fail, or drop and report.
+    let mut keep = vec![true; event.len()];
+    let mut nonfinite = 0u64;
+    for (ci, v) in merged.iter().enumerate() {
+        let bad: Vec<usize> = match v {
+            Values::F32(x) => x
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| !a.is_finite())
+                .map(|(i, _)| i)
+                .collect(),
+            Values::F64(x) => x
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| !a.is_finite())
+                .map(|(i, _)| i)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(&i) = bad.first() {
+            if !spec.drop_nonfinite {
+                return Err(IngestError::Invalid(format!(
+                    "{}: tree {}, branch {}: {} NaN/Inf values (first in event {}); pass --drop-nonfinite to drop those rows",
+                    spec.inputs[file_index[i] as usize].display(),
+                    spec.tree,
+                    names[ci].1,
+                    bad.len(),
+                    event[i]
+                )));
+            }
+            for i in bad {
+                if keep[i] {
+                    keep[i] = false;
+                    nonfinite += 1;
+                }
+            }
+        }
+    }
+    let mut cut_reports = Vec::new();
+    for cut in &spec.cuts {
+        let idx = names.iter().position(|(n, _)| *n == cut.column);
+        let getter: Box<dyn Fn(usize) -> f64> = match (idx, cut.column.as_str()) {
+            (Some(i), _) => {
+                let v = &merged[i];
+                Box::new(move |r| v.get_f64(r))
+            }
+            (None, "event") => Box::new(|r| event[r] as f64),
+            (None, "file_index") => Box::new(|r| file_index[r] as f64),
+            _ => {
+                return Err(IngestError::Invalid(format!(
+                    "cut '{}': no column '{}' (columns: {})",
+                    cut.text,
+                    cut.column,
+                    names
+                        .iter()
+                        .map(|c| c.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        };
+        for (r, k) in keep.iter_mut().enumerate() {
+            if *k {
+                let x = getter(r);
+                *k = x >= cut.lo && x <= cut.hi;
+            }
+        }
+        cut_reports.push(CutReport {
+            cut: cut.text.clone(),
+            rows_after: keep.iter().filter(|k| **k).count() as u64,
+        });
+    }
+    let rows_after = keep.iter().filter(|k| **k).count() as u64;
+    if rows_after == 0 {
+        return Err(IngestError::Invalid(format!(
+            "empty selection: none of the {rows_before} {} objects pass the cuts",
+            spec.collection
+        )));
+    }
+    let all = rows_after == rows_before;
+    let mut columns: Vec<(String, String, Values)> = names
+        .into_iter()
+        .zip(merged)
+        .map(|((n, b), v)| (n, b, if all { v } else { filter(&v, &keep) }))
+        .collect();
+    let event = if all {
+        event
+    } else {
+        event
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(e, _)| *e)
+            .collect()
+    };
+    let file_index = if all {
+        file_index
+    } else {
+        file_index
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(e, _)| *e)
+            .collect()
+    };
+    let mut dropped = Vec::new();
+    if spec.drop_zero_columns {
+        columns.retain(|(n, _, v)| {
+            let zero = (0..v.len()).all(|i| v.get_f64(i) == 0.0);
+            if zero {
+                dropped.push(n.clone());
+            }
+            !zero
+        });
+        if columns.is_empty() {
+            return Err(IngestError::Invalid(
+                "empty selection: every column is all zero".into(),
+            ));
+        }
+    }
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    let mut col_reports = Vec::new();
+    for (n, b, v) in columns {
+        let arr = to_arrow(v);
+        col_reports.push(ColumnReport {
+            name: n.clone(),
+            branch: b,
+            dtype: arr.data_type().to_string(),
+        });
+        fields.push(Field::new(n, arr.data_type().clone(), false));
+        arrays.push(arr);
+    }
+    fields.push(Field::new("event", arrow_schema::DataType::Int64, false));
+    arrays.push(Arc::new(arrow_array::Int64Array::from(event)));
+    fields.push(Field::new(
+        "file_index",
+        arrow_schema::DataType::Int32,
+        false,
+    ));
+    arrays.push(Arc::new(arrow_array::Int32Array::from(file_index)));
+    let schema = Arc::new(Schema::new(fields));
+    let batch =
+        RecordBatch::try_new(schema, arrays).map_err(|e| IngestError::Invalid(e.to_string()))?;
+    Ok(Table {
+        batch,
+        report: IngestReport {
+            hepae_version: env!("CARGO_PKG_VERSION").into(),
+            tree: spec.tree.clone(),
+            collection: spec.collection.clone(),
+            inputs: reports,
+            columns: col_reports,
+            rows_before_cuts: rows_before,
+            rows_nonfinite_dropped: nonfinite,
+            cuts: cut_reports,
+            rows_after_cuts: rows_after,
+            dropped_zero_columns: dropped,
+        },
+    })
+}
+
+fn append(into: &mut Values, from: Values) {
+    macro_rules! app {
+        ($($var:ident),*) => {
+            match (into, from) {
+                $( (Values::$var(a), Values::$var(b)) => { if a.is_empty() { *a = b } else { a.extend_from_slice(&b) } } )*
+                _ => unreachable!("column types checked equal"),
+            }
+        };
+    }
+    app!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+}
+
+fn filter(v: &Values, keep: &[bool]) -> Values {
+    macro_rules! f {
+        ($($var:ident),*) => {
+            match v {
+                $( Values::$var(x) => Values::$var(x.iter().zip(keep).filter(|(_, k)| **k).map(|(a, _)| *a).collect()), )*
+            }
+        };
+    }
+    f!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+}
+
+/// Arrow array of a value buffer, keeping its exact type.
+pub fn to_arrow(v: Values) -> ArrayRef {
+    use arrow_array::*;
+    match v {
+        Values::Bool(x) => Arc::new(BooleanArray::from(x)),
+        Values::I8(x) => Arc::new(Int8Array::from(x)),
+        Values::I16(x) => Arc::new(Int16Array::from(x)),
+        Values::I32(x) => Arc::new(Int32Array::from(x)),
+        Values::I64(x) => Arc::new(Int64Array::from(x)),
+        Values::U8(x) => Arc::new(UInt8Array::from(x)),
+        Values::U16(x) => Arc::new(UInt16Array::from(x)),
+        Values::U32(x) => Arc::new(UInt32Array::from(x)),
+        Values::U64(x) => Arc::new(UInt64Array::from(x)),
+        Values::F32(x) => Arc::new(Float32Array::from(x)),
+        Values::F64(x) => Arc::new(Float64Array::from(x)),
     }
 }

@@ -92,7 +92,6 @@ impl<'a> Cursor<'a> {
     be_reader!(i32, i32, 4);
     be_reader!(u32, u32, 4);
     be_reader!(i64, i64, 8);
-    be_reader!(f32, f32, 4);
     be_reader!(f64, f64, 8);
 
     pub fn bool(&mut self) -> DResult<bool> {

@@ -119,7 +119,11 @@ impl RootFile {
             Ok((version % 1_000_000, begin, end, nbytes_name, compression))
         })();
         let (version, begin, end, nbytes_name, compression) = parsed.map_err(|e| {
-            Error::new(ErrorKind::Truncated, &self.path, format!("file header: {e}"))
+            Error::new(
+                ErrorKind::Truncated,
+                &self.path,
+                format!("file header: {e}"),
+            )
         })?;
         self.version = version;
         self.compression = compression;
@@ -205,7 +209,8 @@ impl RootFile {
             };
             out.push(key.clone());
             if is_dir {
-                let sub = self.read_directory((key.seek_key + key.keylen as i64) as usize, &path)?;
+                let sub =
+                    self.read_directory((key.seek_key + key.keylen as i64) as usize, &path)?;
                 out.extend(sub);
             }
         }
@@ -263,6 +268,13 @@ impl RootFile {
             None => self.tree_keys().into_iter().find(|k| k.path == base),
         };
         found.ok_or_else(|| {
+            if let Some(k) = self.keys.iter().find(|k| k.path == base) {
+                return Error::new(
+                    ErrorKind::Unsupported,
+                    &self.path,
+                    format!("'{name}' is a {}, not a TTree", k.class_name),
+                );
+            }
             let avail: Vec<String> = self.tree_keys().iter().map(|k| k.path.clone()).collect();
             Error::new(
                 ErrorKind::TreeNotFound,

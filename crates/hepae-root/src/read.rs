@@ -45,8 +45,15 @@ struct Chunk {
 
 /// One unit of work: a basket located in the file or embedded in the tree.
 enum Source<'a> {
-    External { first: i64, seek: i64, bytes: i32 },
-    Embedded { first: i64, basket: &'a crate::streamed::EmbeddedBasket },
+    External {
+        first: i64,
+        seek: i64,
+        bytes: i32,
+    },
+    Embedded {
+        first: i64,
+        basket: &'a crate::streamed::EmbeddedBasket,
+    },
 }
 
 impl RootFile {
@@ -113,7 +120,8 @@ impl RootFile {
                 Ok((*bi, first, chunk))
             })
             .collect();
-        let mut per_branch: Vec<Vec<(i64, Chunk)>> = (0..branches.len()).map(|_| Vec::new()).collect();
+        let mut per_branch: Vec<Vec<(i64, Chunk)>> =
+            (0..branches.len()).map(|_| Vec::new()).collect();
         for d in decoded {
             let (bi, first, chunk) = d?;
             per_branch[bi].push((first, chunk));
@@ -152,13 +160,30 @@ impl RootFile {
         match src {
             Source::External { first, seek, bytes } => {
                 let (data, offsets, nev) = self.load_basket(*seek, *bytes)?;
-                let chunk = decode(&data, offsets.as_deref(), nev, dtype, layout)
-                    .map_err(|e| Error::new(ErrorKind::Malformed, self.path(), format!("basket at byte {seek}: {e}")))?;
+                let chunk = decode(&data, offsets.as_deref(), nev, dtype, layout).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Malformed,
+                        self.path(),
+                        format!("basket at byte {seek}: {e}"),
+                    )
+                })?;
                 Ok((*first, chunk))
             }
             Source::Embedded { first, basket } => {
-                let chunk = decode(&basket.data, basket.offsets.as_deref(), basket.nev_buf as usize, dtype, layout)
-                    .map_err(|e| Error::new(ErrorKind::Malformed, self.path(), format!("embedded basket: {e}")))?;
+                let chunk = decode(
+                    &basket.data,
+                    basket.offsets.as_deref(),
+                    basket.nev_buf as usize,
+                    dtype,
+                    layout,
+                )
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Malformed,
+                        self.path(),
+                        format!("embedded basket: {e}"),
+                    )
+                })?;
                 Ok((*first, chunk))
             }
         }
@@ -167,11 +192,19 @@ impl RootFile {
     /// Reads a basket key and returns (data bytes, entry byte offsets, entry count).
     fn load_basket(&self, seek: i64, bytes: i32) -> Result<(Vec<u8>, Option<Vec<i32>>, usize)> {
         let what = format!("basket at byte {seek}");
-        let head = self.slice(seek, (bytes.max(0) as usize).min(self.len().saturating_sub(seek.max(0) as usize)), &what)?;
+        let head = self.slice(
+            seek,
+            (bytes.max(0) as usize).min(self.len().saturating_sub(seek.max(0) as usize)),
+            &what,
+        )?;
         let parsed = (|| -> DResult<_> {
             let mut c = Cursor::at(head, 0);
             let k = read_key_header(&mut c)?;
-            c.seek((k.keylen as usize).checked_sub(19).ok_or_else(|| DecodeError("basket key too short".into()))?)?;
+            c.seek(
+                (k.keylen as usize)
+                    .checked_sub(19)
+                    .ok_or_else(|| DecodeError("basket key too short".into()))?,
+            )?;
             let _v = c.u16()?;
             let _bufsize = c.i32()?;
             let _nev_buf_size = c.i32()?;
@@ -179,27 +212,43 @@ impl RootFile {
             let last = c.i32()?;
             Ok((k, nev_buf, last))
         })();
-        let (k, nev_buf, last) = parsed.map_err(|e| Error::new(ErrorKind::Malformed, self.path(), format!("{what}: {e}")))?;
+        let (k, nev_buf, last) = parsed
+            .map_err(|e| Error::new(ErrorKind::Malformed, self.path(), format!("{what}: {e}")))?;
         if k.nbytes != bytes {
             return Err(Error::new(
                 ErrorKind::Malformed,
                 self.path(),
-                format!("{what}: key says {} bytes, branch index says {bytes}", k.nbytes),
+                format!(
+                    "{what}: key says {} bytes, branch index says {bytes}",
+                    k.nbytes
+                ),
             ));
         }
         let keylen = k.keylen as i64;
-        let raw = self.slice(seek + keylen, (k.nbytes as i64 - keylen).max(0) as usize, &what)?;
+        let raw = self.slice(
+            seek + keylen,
+            (k.nbytes as i64 - keylen).max(0) as usize,
+            &what,
+        )?;
         let data = compress::decompress(raw, k.objlen.max(0) as usize)
             .map_err(|e| Error::new(ErrorKind::Malformed, self.path(), format!("{what}: {e}")))?;
         let border = (last as i64 - keylen) as usize;
         if border > data.len() || nev_buf < 0 {
-            return Err(Error::new(ErrorKind::Malformed, self.path(), format!("{what}: data length {border} exceeds the basket")));
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                self.path(),
+                format!("{what}: data length {border} exceeds the basket"),
+            ));
         }
         let nev = nev_buf as usize;
         let offsets = if border != data.len() {
             let tail = &data[border..];
             if tail.len() < 4 * (nev + 1) {
-                return Err(Error::new(ErrorKind::Malformed, self.path(), format!("{what}: entry offset table too short")));
+                return Err(Error::new(
+                    ErrorKind::Malformed,
+                    self.path(),
+                    format!("{what}: entry offset table too short"),
+                ));
             }
             let mut offs: Vec<i32> = tail[4..4 + 4 * nev]
                 .chunks_exact(4)
@@ -217,7 +266,13 @@ impl RootFile {
 }
 
 /// Decodes one basket's bytes into typed values and per-entry counts.
-fn decode(data: &[u8], offsets: Option<&[i32]>, nev: usize, dtype: DType, layout: Layout) -> DResult<Chunk> {
+fn decode(
+    data: &[u8],
+    offsets: Option<&[i32]>,
+    nev: usize,
+    dtype: DType,
+    layout: Layout,
+) -> DResult<Chunk> {
     let size = dtype.size();
     match (layout, offsets) {
         (Layout::Scalar, _) | (Layout::Fixed(_), None) => {
@@ -227,26 +282,54 @@ fn decode(data: &[u8], offsets: Option<&[i32]>, nev: usize, dtype: DType, layout
             };
             let need = nev * per * size;
             if data.len() < need {
-                return Err(DecodeError(format!("{} bytes for {nev} entries of {per} x {}", data.len(), dtype.name())));
+                return Err(DecodeError(format!(
+                    "{} bytes for {nev} entries of {per} x {}",
+                    data.len(),
+                    dtype.name()
+                )));
             }
             let mut values = Values::empty(dtype, nev * per);
             values.extend_be(&data[..need]);
-            let counts = if per > 1 || matches!(layout, Layout::Fixed(_)) { Some(vec![per as u32; nev]) } else { None };
-            Ok(Chunk { values, counts, entries: nev })
+            let counts = if per > 1 || matches!(layout, Layout::Fixed(_)) {
+                Some(vec![per as u32; nev])
+            } else {
+                None
+            };
+            Ok(Chunk {
+                values,
+                counts,
+                entries: nev,
+            })
         }
-        (Layout::Jagged { .. }, None) if nev == 0 => Ok(Chunk { values: Values::empty(dtype, 0), counts: Some(Vec::new()), entries: 0 }),
-        (Layout::Jagged { .. }, None) => Err(DecodeError("variable-size branch basket has no entry offsets".into())),
+        (Layout::Jagged { .. }, None) if nev == 0 => Ok(Chunk {
+            values: Values::empty(dtype, 0),
+            counts: Some(Vec::new()),
+            entries: 0,
+        }),
+        (Layout::Jagged { .. }, None) => Err(DecodeError(
+            "variable-size branch basket has no entry offsets".into(),
+        )),
         (Layout::Jagged { header } | Layout::Fixed(header), Some(offs)) => {
-            let header = if matches!(layout, Layout::Fixed(_)) { 0 } else { header };
+            let header = if matches!(layout, Layout::Fixed(_)) {
+                0
+            } else {
+                header
+            };
             if offs.len() != nev + 1 {
-                return Err(DecodeError(format!("{} entry offsets for {nev} entries", offs.len())));
+                return Err(DecodeError(format!(
+                    "{} entry offsets for {nev} entries",
+                    offs.len()
+                )));
             }
             let mut values = Values::empty(dtype, (data.len() / size).max(1));
             let mut counts = Vec::with_capacity(nev);
             for i in 0..nev {
                 let (a, b) = (offs[i], offs[i + 1]);
                 if a < 0 || b < a || b as usize > data.len() {
-                    return Err(DecodeError(format!("entry {i}: byte range {a}..{b} outside the basket ({} bytes)", data.len())));
+                    return Err(DecodeError(format!(
+                        "entry {i}: byte range {a}..{b} outside the basket ({} bytes)",
+                        data.len()
+                    )));
                 }
                 let entry = &data[a as usize..b as usize];
                 if entry.is_empty() {
@@ -254,23 +337,36 @@ fn decode(data: &[u8], offsets: Option<&[i32]>, nev: usize, dtype: DType, layout
                     continue;
                 }
                 if entry.len() < header {
-                    return Err(DecodeError(format!("entry {i}: {} bytes, shorter than its {header}-byte header", entry.len())));
+                    return Err(DecodeError(format!(
+                        "entry {i}: {} bytes, shorter than its {header}-byte header",
+                        entry.len()
+                    )));
                 }
                 let body = &entry[header..];
-                if body.len() % size != 0 {
-                    return Err(DecodeError(format!("entry {i}: {} bytes is not a whole number of {}", body.len(), dtype.name())));
+                if !body.len().is_multiple_of(size) {
+                    return Err(DecodeError(format!(
+                        "entry {i}: {} bytes is not a whole number of {}",
+                        body.len(),
+                        dtype.name()
+                    )));
                 }
                 let n = body.len() / size;
                 if header == 10 {
                     let declared = i32::from_be_bytes(entry[6..10].try_into().unwrap());
                     if declared as usize != n {
-                        return Err(DecodeError(format!("entry {i}: vector says {declared} elements, bytes hold {n}")));
+                        return Err(DecodeError(format!(
+                            "entry {i}: vector says {declared} elements, bytes hold {n}"
+                        )));
                     }
                 }
                 values.extend_be(body);
                 counts.push(n as u32);
             }
-            Ok(Chunk { values, counts: Some(counts), entries: nev })
+            Ok(Chunk {
+                values,
+                counts: Some(counts),
+                entries: nev,
+            })
         }
     }
 }

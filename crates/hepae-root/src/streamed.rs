@@ -16,13 +16,10 @@ const K_IS_REFERENCED: u32 = 1 << 4;
 pub(crate) struct LeafMeta {
     pub class: String,
     pub name: String,
-    pub title: String,
     pub len: i32,
     pub is_unsigned: bool,
     /// Index of the counter leaf in the arena, when the leaf is a variable-size array.
     pub leaf_count: Option<usize>,
-    /// `fType` of a TLeafElement (ROOT EDataType code).
-    pub element_type: Option<i32>,
 }
 
 /// A basket stored inside the TTree record (not yet flushed to its own key).
@@ -48,7 +45,6 @@ pub(crate) struct BranchMeta {
     pub class: String,
     pub name: String,
     pub title: String,
-    pub entry_offset_len: i32,
     pub write_basket: i32,
     pub entries: i64,
     pub tot_bytes: i64,
@@ -75,7 +71,7 @@ pub(crate) struct TreeMeta {
 
 enum Obj {
     Null,
-    Branch(BranchMeta),
+    Branch(Box<BranchMeta>),
     Leaf(usize),
     Basket(EmbeddedBasket),
     Other(String),
@@ -215,7 +211,7 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         for o in objs {
             match o {
-                Obj::Branch(b) => out.push(b),
+                Obj::Branch(b) => out.push(*b),
                 Obj::Null => {}
                 Obj::Other(cls) => out.push(BranchMeta {
                     class: cls,
@@ -285,8 +281,8 @@ impl<'a> Parser<'a> {
 
     fn read_class(&mut self, class: &str, end: Option<usize>) -> DResult<Obj> {
         match class {
-            "TBranch" => Ok(Obj::Branch(self.tbranch()?)),
-            "TBranchElement" => Ok(Obj::Branch(self.tbranch_element()?)),
+            "TBranch" => Ok(Obj::Branch(Box::new(self.tbranch()?))),
+            "TBranchElement" => Ok(Obj::Branch(Box::new(self.tbranch_element()?))),
             "TBranchObject" => {
                 let (e, _v) = self.c.version_header()?;
                 let mut b = self.tbranch()?;
@@ -298,13 +294,15 @@ impl<'a> Parser<'a> {
                     streamer_type: -1,
                 });
                 self.c.finish(e, "TBranchObject")?;
-                Ok(Obj::Branch(b))
+                Ok(Obj::Branch(Box::new(b)))
             }
             "TBasket" => Ok(Obj::Basket(self.embedded_basket()?)),
             c if c.starts_with("TLeaf") => Ok(Obj::Leaf(self.leaf(c)?)),
             other => {
                 if end.is_none() {
-                    return derr(format!("cannot skip object of class {other} without a byte count"));
+                    return derr(format!(
+                        "cannot skip object of class {other} without a byte count"
+                    ));
                 }
                 Ok(Obj::Other(other.to_string()))
             }
@@ -315,7 +313,7 @@ impl<'a> Parser<'a> {
         let (end, _v) = self.c.version_header()?;
         // TLeaf base part.
         let (bend, _bv) = self.c.version_header()?;
-        let (name, title) = self.tnamed()?;
+        let (name, _title) = self.tnamed()?;
         let len = self.c.i32()?;
         let _len_type = self.c.i32()?;
         let _offset = self.c.i32()?;
@@ -326,21 +324,14 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         self.c.finish(bend, "TLeaf")?;
-        let element_type = if class == "TLeafElement" {
-            let _id = self.c.i32()?;
-            Some(self.c.i32()?)
-        } else {
-            None
-        };
+        // TLeafElement's fID/fType follow; the branch's streamer type is used instead.
         self.c.finish(end, class)?;
         self.leaves.push(LeafMeta {
             class: class.to_string(),
             name,
-            title,
             len,
             is_unsigned,
             leaf_count,
-            element_type,
         });
         Ok(self.leaves.len() - 1)
     }
@@ -357,7 +348,7 @@ impl<'a> Parser<'a> {
         let c = &mut self.c;
         let compress = c.i32()?;
         let _basket_size = c.i32()?;
-        let entry_offset_len = c.i32()?;
+        let _entry_offset_len = c.i32()?;
         let write_basket = c.i32()?;
         let _entry_number = c.i64()?;
         if v >= 13 {
@@ -389,22 +380,29 @@ impl<'a> Parser<'a> {
             }
         }
         if max_baskets > 10_000_000 {
-            return derr(format!("branch {name}: implausible basket count {max_baskets}"));
+            return derr(format!(
+                "branch {name}: implausible basket count {max_baskets}"
+            ));
         }
         let c = &mut self.c;
         c.skip(1)?;
-        let basket_bytes = (0..max_baskets).map(|_| c.i32()).collect::<DResult<Vec<_>>>()?;
+        let basket_bytes = (0..max_baskets)
+            .map(|_| c.i32())
+            .collect::<DResult<Vec<_>>>()?;
         c.skip(1)?;
-        let basket_entry = (0..max_baskets).map(|_| c.i64()).collect::<DResult<Vec<_>>>()?;
+        let basket_entry = (0..max_baskets)
+            .map(|_| c.i64())
+            .collect::<DResult<Vec<_>>>()?;
         c.skip(1)?;
-        let basket_seek = (0..max_baskets).map(|_| c.i64()).collect::<DResult<Vec<_>>>()?;
+        let basket_seek = (0..max_baskets)
+            .map(|_| c.i64())
+            .collect::<DResult<Vec<_>>>()?;
         let file_name = c.tstring()?;
         self.c.finish(end, "TBranch")?;
         Ok(BranchMeta {
             class: "TBranch".into(),
             name,
             title,
-            entry_offset_len,
             write_basket,
             entries,
             tot_bytes,

@@ -150,10 +150,7 @@ fn flatten(b: &BranchMeta, parent: &str, leaves: &[LeafMeta], out: &mut Vec<Bran
     let mut first = if nb < b.basket_entry.len() {
         b.basket_entry[nb]
     } else {
-        external
-            .last()
-            .map(|_| b.entries)
-            .unwrap_or(0)
+        external.last().map(|_| b.entries).unwrap_or(0)
     };
     for e in &b.embedded {
         if e.nev_buf > 0 {
@@ -253,14 +250,23 @@ fn numeric(dtype: DType, layout: Layout) -> (Interpretation, String) {
 fn interpret(b: &BranchMeta, leaves: &[LeafMeta]) -> (Interpretation, String, Option<String>) {
     let unsupported = |why: String, t: String| (Interpretation::Unsupported(why), t, None);
     if b.class == "TBranchObject" {
-        let cls = b.element.as_ref().map(|e| e.class_name.clone()).unwrap_or_default();
+        let cls = b
+            .element
+            .as_ref()
+            .map(|e| e.class_name.clone())
+            .unwrap_or_default();
         return unsupported(format!("unsplit object branch of class {cls}"), cls);
     }
     if b.class != "TBranch" && b.class != "TBranchElement" {
-        return unsupported(format!("branch class {} is not supported", b.class), b.class.clone());
+        return unsupported(
+            format!("branch class {} is not supported", b.class),
+            b.class.clone(),
+        );
     }
     let leaf = b.leaves.first().map(|&i| &leaves[i]);
-    let counter = leaf.and_then(|l| l.leaf_count).map(|i| leaves[i].name.clone());
+    let counter = leaf
+        .and_then(|l| l.leaf_count)
+        .map(|i| leaves[i].name.clone());
     let Some(e) = &b.element else {
         // Plain TBranch.
         if b.leaves.len() != 1 {
@@ -274,7 +280,10 @@ fn interpret(b: &BranchMeta, leaves: &[LeafMeta]) -> (Interpretation, String, Op
             return unsupported("string leaf (TLeafC)".into(), "char*".into());
         }
         let Some(dt) = leaf_dtype(l) else {
-            return unsupported(format!("leaf class {} is not supported", l.class), l.class.clone());
+            return unsupported(
+                format!("leaf class {} is not supported", l.class),
+                l.class.clone(),
+            );
         };
         let layout = if counter.is_some() {
             Layout::Jagged { header: 0 }
@@ -288,7 +297,7 @@ fn interpret(b: &BranchMeta, leaves: &[LeafMeta]) -> (Interpretation, String, Op
     };
     // TBranchElement.
     let st = e.streamer_type;
-    let cls = e.class_name.replace(' ', "");
+    let cls = e.class_name.trim().to_string();
     if e.btype == 3 || e.btype == 4 {
         // TClonesArray (3) or STL collection (4) split into sub-branches: the
         // branch's own data is the per-entry collection size.
@@ -299,17 +308,19 @@ fn interpret(b: &BranchMeta, leaves: &[LeafMeta]) -> (Interpretation, String, Op
         return (Interpretation::Container, cls, None);
     }
     let in_collection = e.btype == 31 || e.btype == 41;
-    let counter_el = if in_collection {
-        counter.clone()
-    } else {
-        None
-    };
+    let counter_el = if in_collection { counter.clone() } else { None };
     if (1..=19).contains(&st) {
         let Some(dt) = DType::from_root_code(st) else {
-            return unsupported(format!("streamer type {st} (Float16/Double32 or bits) is not supported"), format!("streamer type {st}"));
+            return unsupported(
+                format!("streamer type {st} (Float16/Double32 or bits) is not supported"),
+                format!("streamer type {st}"),
+            );
         };
         if st == 9 || st == 19 {
-            return unsupported("Double32_t/Float16_t members are not supported".into(), "Double32_t".into());
+            return unsupported(
+                "Double32_t/Float16_t members are not supported".into(),
+                "Double32_t".into(),
+            );
         }
         let layout = if in_collection {
             Layout::Jagged { header: 0 }
@@ -322,7 +333,10 @@ fn interpret(b: &BranchMeta, leaves: &[LeafMeta]) -> (Interpretation, String, Op
     if (21..=39).contains(&st) {
         return unsupported(
             "fixed-size array member (streamer type kOffsetL) is not supported yet".into(),
-            format!("{}[N]", DType::from_root_code(st - 20).map(cpp_name).unwrap_or("?")),
+            format!(
+                "{}[N]",
+                DType::from_root_code(st - 20).map(cpp_name).unwrap_or("?")
+            ),
         );
     }
     // std::vector<T> of a basic type, top level (fStreamerType -1) or a member (kSTL = 500).
@@ -332,13 +346,10 @@ fn interpret(b: &BranchMeta, leaves: &[LeafMeta]) -> (Interpretation, String, Op
         None
     };
     if let Some(v) = vec_cls.filter(|_| st == -1 || st == 500) {
-        let inner = v
-            .trim_start_matches("vector<")
-            .trim_end_matches('>')
-            .split(",allocator")
-            .next()
-            .unwrap_or("")
-            .to_string();
+        // `vector<unsigned int>`, possibly with an explicit allocator argument.
+        let body = v["vector<".len()..].trim_end();
+        let body = body.strip_suffix('>').unwrap_or(body);
+        let inner = body.split(',').next().unwrap_or("").trim().to_string();
         if in_collection {
             return unsupported(format!("{v} inside a split collection"), v);
         }
@@ -350,6 +361,13 @@ fn interpret(b: &BranchMeta, leaves: &[LeafMeta]) -> (Interpretation, String, Op
             None => unsupported(format!("{v}: element type '{inner}' is not a number"), v),
         };
     }
-    let what = if cls.is_empty() { format!("streamer type {st}") } else { cls.clone() };
-    unsupported(format!("object type {what} is not decoded (only numbers and vectors of numbers)"), what)
+    let what = if cls.is_empty() {
+        format!("streamer type {st}")
+    } else {
+        cls.clone()
+    };
+    unsupported(
+        format!("object type {what} is not decoded (only numbers and vectors of numbers)"),
+        what,
+    )
 }

@@ -25,7 +25,10 @@ fn as_f64(v: &Value) -> f64 {
 
 fn close(a: f64, b: f64, what: &str) {
     let tol = 1e-9 * a.abs().max(b.abs()).max(1.0);
-    assert!((a - b).abs() <= tol || (a.is_nan() && b.is_nan()), "{what}: got {a}, uproot {b}");
+    assert!(
+        (a - b).abs() <= tol || (a.is_nan() && b.is_nan()),
+        "{what}: got {a}, uproot {b}"
+    );
 }
 
 fn dtype_name(v: &Values) -> &'static str {
@@ -41,18 +44,38 @@ fn all_golden_branches_match_uproot() {
         let g: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let rel = g["file"].as_str().unwrap();
         let file = RootFile::open(data_dir().join(rel)).unwrap_or_else(|e| panic!("{e}"));
-        let tree = file.tree(g["tree"].as_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(tree.entries, g["entries"].as_i64().unwrap(), "{rel}: entries");
+        let tree = file
+            .tree(g["tree"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            tree.entries,
+            g["entries"].as_i64().unwrap(),
+            "{rel}: entries"
+        );
         files += 1;
         for (name, s) in g["branches"].as_object().unwrap() {
             let what = format!("{rel}:{name}");
-            let b = tree.branch(name).unwrap_or_else(|| panic!("{what}: branch not found"));
+            let b = tree
+                .branch(name)
+                .unwrap_or_else(|| panic!("{what}: branch not found"));
             let col = file.read_branch(&tree, b).unwrap_or_else(|e| panic!("{e}"));
             let dt = s["dtype"].as_str().unwrap();
             assert_eq!(dtype_name(&col.values), dt, "{what}: dtype");
-            assert_eq!(col.entries() as i64, s["entries"].as_i64().unwrap(), "{what}: entries");
-            assert_eq!(col.values.len() as i64, s["count"].as_i64().unwrap(), "{what}: count");
-            assert_eq!(col.offsets.is_some(), s["jagged"].as_bool().unwrap(), "{what}: jagged");
+            assert_eq!(
+                col.entries() as i64,
+                s["entries"].as_i64().unwrap(),
+                "{what}: entries"
+            );
+            assert_eq!(
+                col.values.len() as i64,
+                s["count"].as_i64().unwrap(),
+                "{what}: count"
+            );
+            assert_eq!(
+                col.offsets.is_some(),
+                s["jagged"].as_bool().unwrap(),
+                "{what}: jagged"
+            );
             let n = col.values.len();
             let mut sum = 0.0;
             let mut weighted = 0.0;
@@ -72,9 +95,17 @@ fn all_golden_branches_match_uproot() {
                 }
             }
             assert_eq!(k, n);
-            assert_eq!(count_checksum, s["count_checksum"].as_i64().unwrap(), "{what}: per-entry counts");
+            assert_eq!(
+                count_checksum,
+                s["count_checksum"].as_i64().unwrap(),
+                "{what}: per-entry counts"
+            );
             close(sum, as_f64(&s["sum"]), &format!("{what}: sum"));
-            close(weighted, as_f64(&s["weighted_sum"]), &format!("{what}: entry-weighted sum"));
+            close(
+                weighted,
+                as_f64(&s["weighted_sum"]),
+                &format!("{what}: entry-weighted sum"),
+            );
             if n > 0 {
                 close(lo, as_f64(&s["min"]), &format!("{what}: min"));
                 close(hi, as_f64(&s["max"]), &format!("{what}: max"));
@@ -84,7 +115,12 @@ fn all_golden_branches_match_uproot() {
             }
             let last = s["last"].as_array().unwrap();
             for (j, v) in last.iter().enumerate() {
-                assert_eq!(col.values.get_f64(n - last.len() + j), as_f64(v), "{what}: value {}", n - last.len() + j);
+                assert_eq!(
+                    col.values.get_f64(n - last.len() + j),
+                    as_f64(v),
+                    "{what}: value {}",
+                    n - last.len() + j
+                );
             }
             checked += 1;
         }

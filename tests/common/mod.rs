@@ -1,0 +1,71 @@
+//! Helpers shared by the end-to-end tests of the `hepae` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `$HEPAE_DATA`, default `../shared/data` beside the checkout.
+pub fn data() -> PathBuf {
+    match std::env::var_os("HEPAE_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+    }
+}
+
+pub fn data_file(rel: &str) -> String {
+    let p = data().join(rel);
+    assert!(
+        p.exists(),
+        "test data missing: {} (set HEPAE_DATA)",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub fn hepae(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hepae"))
+        .args(args)
+        .output()
+        .expect("run hepae")
+}
+
+pub fn ok(args: &[&str]) -> Output {
+    let out = hepae(args);
+    assert!(
+        out.status.success(),
+        "hepae {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The Python interpreter with uproot/pyarrow/polars (`scripts/test` sets it up).
+pub fn python() -> String {
+    std::env::var("HEPAE_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Runs a Python snippet; fails the test with its output if it fails.
+pub fn run_python(code: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .expect("python3 must be installed (run scripts/test, which prepares it)");
+    assert!(
+        out.status.success(),
+        "python failed (run scripts/test to install uproot, pyarrow and polars):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

@@ -1,0 +1,266 @@
+//! End-to-end tests of `hepae inspect` and `hepae ingest` on the shared real files.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn inspect_lists_every_file_in_the_shared_data() {
+    let mut n = 0;
+    for dir in ["cms-opendata", "root-formats", "pythia"] {
+        for entry in std::fs::read_dir(data().join(dir)).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "root") {
+                let out = ok(&["inspect", p.to_str().unwrap(), "--json"]);
+                let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert!(
+                    !v["trees"].as_array().unwrap().is_empty(),
+                    "{}: no tree listed",
+                    p.display()
+                );
+                assert!(
+                    v["errors"].as_array().unwrap().is_empty(),
+                    "{}: {}",
+                    p.display(),
+                    v["errors"]
+                );
+                // The text form must work too.
+                let text = ok(&["inspect", p.to_str().unwrap()]);
+                assert!(String::from_utf8_lossy(&text.stdout).contains("entries"));
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 20, "only {n} files inspected");
+}
+
+fn branch<'a>(v: &'a Value, tree: &str, path: &str) -> &'a Value {
+    let t = v["trees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == tree)
+        .expect("tree listed");
+    t["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["path"] == path)
+        .unwrap_or_else(|| panic!("{path} not listed"))
+}
+
+#[test]
+fn inspect_reports_types_layouts_and_counters() {
+    let nano = ok(&[
+        "inspect",
+        &data_file("cms-opendata/nanoAOD_2015_CMS_Open_Data_ttbar.root"),
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&nano.stdout).unwrap();
+    let b = branch(&v, "Events", "Jet_pt");
+    assert_eq!(
+        (
+            b["dtype"].as_str(),
+            b["layout"].as_str(),
+            b["counter"].as_str(),
+            b["entries"].as_i64()
+        ),
+        (Some("float32"), Some("jagged"), Some("nJet"), Some(200))
+    );
+    assert_eq!(branch(&v, "Events", "nJet")["dtype"], "uint32");
+    let atlas = ok(&[
+        "inspect",
+        &data_file("root-formats/atlas_physlite_100events.root"),
+        "--tree",
+        "CollectionTree",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&atlas.stdout).unwrap();
+    let b = branch(&v, "CollectionTree", "AnalysisJetsAuxDyn.pt");
+    assert_eq!(
+        (b["type"].as_str(), b["jagged"].as_bool()),
+        (Some("std::vector<float>"), Some(true))
+    );
+    // Branches that cannot be decoded are listed with the reason.
+    let b = branch(&v, "CollectionTree", "AnalysisJetsAux.");
+    assert_eq!(b["decodable"], false);
+    assert!(b["note"].as_str().unwrap().contains("cannot decode"), "{b}");
+    let delphes = ok(&[
+        "inspect",
+        &data_file("root-formats/delphes_10events.root"),
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&delphes.stdout).unwrap();
+    let b = branch(&v, "Delphes", "Jet/Jet.PT");
+    assert_eq!(
+        (b["dtype"].as_str(), b["counter"].as_str()),
+        (Some("float32"), Some("Jet_"))
+    );
+}
+
+fn ingest_hep(name: &str, pattern: &str, coll: &str, out: &std::path::Path) -> Value {
+    let glob = data().join(pattern).display().to_string();
+    let o = ok(&[
+        "ingest",
+        "--input",
+        &glob,
+        "--tree",
+        "Events",
+        "--collection",
+        coll,
+        "--cut",
+        "pt:1:8000",
+        "--cut",
+        "mass:0.001:800",
+        "--drop-zero-columns",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("before cuts"), "{name}: {stderr}");
+    json(&std::path::PathBuf::from(format!("{}.json", out.display())))
+}
+
+#[test]
+fn ingest_hep1_drops_the_four_zero_columns_and_keeps_integers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hep1.parquet");
+    let report = ingest_hep("hep1", "pythia/hep1_qcd8tev_ak5pf_*.root", "PFJet", &out);
+    let facts = json(&fixture("ingest-facts.json"))["hep1"].clone();
+    assert_eq!(report["rows_before_cuts"], facts["rows_before_cuts"]);
+    assert_eq!(report["rows_after_cuts"], facts["rows_after_cuts"]);
+    assert_eq!(report["cuts"][0]["rows_after"], facts["rows_after_pt_cut"]);
+    let mut dropped: Vec<String> = report["dropped_zero_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    dropped.sort();
+    assert_eq!(dropped, ["fX", "fY", "fZ", "mPileupEnergy"]);
+    assert_eq!(Value::from(dropped.clone()), facts["zero_columns"]);
+    let cols = report["columns"].as_array().unwrap();
+    assert_eq!(cols.len(), 24);
+    assert_eq!(report["inputs"].as_array().unwrap().len(), 2);
+    // Independent check of the file itself with pyarrow and polars.
+    let py = r#"
+import sys, json, pyarrow.parquet as pq, polars as pl
+t = pq.read_table(sys.argv[1]); d = pl.read_parquet(sys.argv[1])
+print(json.dumps({"rows": t.num_rows, "schema": {f.name: str(f.type) for f in t.schema},
+  "polars": {k: str(v) for k, v in d.schema.items()}, "polars_rows": d.height,
+  "sum_pt": float(d["pt"].cast(pl.Float64).sum()), "files": sorted(set(d["file_index"].to_list())),
+  "compression": t.schema and pq.ParquetFile(sys.argv[1]).metadata.row_group(0).column(0).compression}))
+"#;
+    let v: Value = serde_json::from_str(&run_python(py, &[out.to_str().unwrap()])).unwrap();
+    assert_eq!(v["rows"], facts["rows_after_cuts"]);
+    assert_eq!(v["polars_rows"], facts["rows_after_cuts"]);
+    assert_eq!(v["compression"], "ZSTD");
+    assert_eq!(v["files"], serde_json::json!([0, 1]));
+    let schema = v["schema"].as_object().unwrap();
+    assert_eq!(schema.len(), 26);
+    for c in facts["integer_columns"].as_array().unwrap() {
+        assert_eq!(schema[c.as_str().unwrap()], "int32", "{c} must stay int32");
+        assert_eq!(v["polars"][c.as_str().unwrap()], "Int32");
+    }
+    assert_eq!(schema["pt"], "float");
+    assert_eq!(schema["event"], "int64");
+    assert_eq!(schema["file_index"], "int32");
+    let (a, b) = (
+        v["sum_pt"].as_f64().unwrap(),
+        facts["sum_pt_after_cuts"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-9 * b, "sum pt {a} vs uproot {b}");
+}
+
+#[test]
+fn ingest_hep2_and_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
+    let ra = ingest_hep(
+        "hep2",
+        "pythia/hep2_ttbar13tev_ak8gen_*.root",
+        "GenJetAK8",
+        &a,
+    );
+    ingest_hep(
+        "hep2",
+        "pythia/hep2_ttbar13tev_ak8gen_*.root",
+        "GenJetAK8",
+        &b,
+    );
+    let facts = json(&fixture("ingest-facts.json"))["hep2"].clone();
+    assert_eq!(ra["rows_after_cuts"], facts["rows_after_cuts"]);
+    assert_eq!(
+        ra["columns"].as_array().unwrap().len(),
+        8 - facts["zero_columns"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "same input must give the same bytes"
+    );
+}
+
+#[test]
+fn ingest_reads_atlas_vectors_and_delphes_split_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("atlas.parquet");
+    let atlas = data_file("root-formats/atlas_physlite_100events.root");
+    ok(&[
+        "ingest",
+        "--input",
+        &atlas,
+        "--tree",
+        "CollectionTree",
+        "--collection",
+        "AnalysisJetsAuxDyn",
+        "--columns",
+        "pt,eta,phi,m",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let g = json(&fixture(
+        "golden/root-formats__atlas_physlite_100events.root.json",
+    ));
+    let r = json(&dir.path().join("atlas.parquet.json"));
+    assert_eq!(
+        r["rows_after_cuts"],
+        g["branches"]["AnalysisJetsAuxDyn.pt"]["count"]
+    );
+    let out = dir.path().join("delphes.parquet");
+    let delphes = data_file("root-formats/delphes_10events.root");
+    ok(&[
+        "ingest",
+        "--input",
+        &delphes,
+        "--tree",
+        "Delphes",
+        "--collection",
+        "Jet",
+        "--columns",
+        "PT,Eta,Mass",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let g = json(&fixture("golden/root-formats__delphes_10events.root.json"));
+    let r = json(&dir.path().join("delphes.parquet.json"));
+    assert_eq!(r["rows_after_cuts"], g["branches"]["Jet/Jet.PT"]["count"]);
+    assert_eq!(r["columns"][0]["branch"], "Jet/Jet.PT");
+    // Explicit NAME=BRANCH mapping, as AOD manifests use.
+    let out = dir.path().join("map.parquet");
+    ok(&[
+        "ingest",
+        "--input",
+        &delphes,
+        "--tree",
+        "Delphes",
+        "--collection",
+        "Jet",
+        "--columns",
+        "pt=Jet.PT,eta=Jet.Eta",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let r = json(&dir.path().join("map.parquet.json"));
+    assert_eq!(r["columns"][0]["name"], "pt");
+}
