@@ -10,7 +10,7 @@
 mod parquet_io;
 mod spec;
 
-pub use parquet_io::{read_parquet, write_json_atomic, write_parquet_atomic};
+pub use parquet_io::{read_parquet, write_json_atomic, write_parquet_atomic, DEFAULT_ZSTD_LEVEL};
 pub use spec::{ColumnSpec, Cut};
 
 use arrow_array::{ArrayRef, RecordBatch};
@@ -286,145 +286,154 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
     }
     let names: Vec<(String, String)> = names.clone();
     let mut reports = Vec::new();
-    let mut merged: Vec<Values> = first_data
-        .iter()
-        .map(|c| Values::empty(c.values.dtype(), 0))
-        .collect();
-    let mut event: Vec<i64> = Vec::new();
-    let mut file_index: Vec<i32> = Vec::new();
-    for (fi, (_, data, nevents)) in files.into_iter().enumerate() {
-        let offsets = data[0].offsets.clone().unwrap();
-        let rows = *offsets.last().unwrap();
+    for (fi, (_, data, nevents)) in files.iter().enumerate() {
         reports.push(FileReport {
             path: spec.inputs[fi].display().to_string(),
-            events: nevents,
-            rows,
+            events: *nevents,
+            rows: *data[0].offsets.as_ref().unwrap().last().unwrap(),
         });
-        event.reserve(rows as usize);
-        for e in 0..offsets.len() - 1 {
-            for _ in offsets[e]..offsets[e + 1] {
-                event.push(e as i64);
-            }
-        }
-        file_index.extend(std::iter::repeat_n(fi as i32, rows as usize));
-        for (m, c) in merged.iter_mut().zip(data) {
-            append(m, c.values);
-        }
     }
-    let rows_before = event.len() as u64;
+    let rows_before: u64 = reports.iter().map(|r| r.rows).sum();
+    // Row selection per file; nothing is copied until the final columns are built.
+    let mut keeps: Vec<Vec<bool>> = reports
+        .iter()
+        .map(|r| vec![true; r.rows as usize])
+        .collect();
     // Non-finite values: fail, or drop and report.
-    let mut keep = vec![true; event.len()];
     let mut nonfinite = 0u64;
-    for (ci, v) in merged.iter().enumerate() {
-        let bad: Vec<usize> = match v {
-            Values::F32(x) => x
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| !a.is_finite())
-                .map(|(i, _)| i)
-                .collect(),
-            Values::F64(x) => x
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| !a.is_finite())
-                .map(|(i, _)| i)
-                .collect(),
-            _ => Vec::new(),
-        };
-        if let Some(&i) = bad.first() {
+    for (fi, (_, data, _)) in files.iter().enumerate() {
+        for (ci, c) in data.iter().enumerate() {
+            let bad: Vec<usize> = match &c.values {
+                Values::F32(x) => x
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| !a.is_finite())
+                    .map(|(i, _)| i)
+                    .collect(),
+                Values::F64(x) => x
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| !a.is_finite())
+                    .map(|(i, _)| i)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let Some(&first) = bad.first() else { continue };
             if !spec.drop_nonfinite {
+                let offsets = c.offsets.as_ref().unwrap();
+                let ev = offsets.partition_point(|&o| o <= first as u64) - 1;
                 return Err(IngestError::Invalid(format!(
-                    "{}: tree {}, branch {}: {} NaN/Inf values (first in event {}); pass --drop-nonfinite to drop those rows",
-                    spec.inputs[file_index[i] as usize].display(),
+                    "{}: tree {}, branch {}: {} NaN/Inf values (first in event {ev}); pass --drop-nonfinite to drop those rows",
+                    spec.inputs[fi].display(),
                     spec.tree,
                     names[ci].1,
-                    bad.len(),
-                    event[i]
+                    bad.len()
                 )));
             }
             for i in bad {
-                if keep[i] {
-                    keep[i] = false;
+                if keeps[fi][i] {
+                    keeps[fi][i] = false;
                     nonfinite += 1;
                 }
             }
         }
     }
+    let events: Vec<Vec<i64>> = files
+        .par_iter()
+        .map(|(_, data, _)| {
+            let offsets = data[0].offsets.as_ref().unwrap();
+            let mut ev = Vec::with_capacity(*offsets.last().unwrap() as usize);
+            for e in 0..offsets.len() - 1 {
+                ev.extend(std::iter::repeat_n(
+                    e as i64,
+                    (offsets[e + 1] - offsets[e]) as usize,
+                ));
+            }
+            ev
+        })
+        .collect();
     let mut cut_reports = Vec::new();
     for cut in &spec.cuts {
         let idx = names.iter().position(|(n, _)| *n == cut.column);
-        let getter: Box<dyn Fn(usize) -> f64> = match (idx, cut.column.as_str()) {
-            (Some(i), _) => {
-                let v = &merged[i];
-                Box::new(move |r| v.get_f64(r))
-            }
-            (None, "event") => Box::new(|r| event[r] as f64),
-            (None, "file_index") => Box::new(|r| file_index[r] as f64),
-            _ => {
-                return Err(IngestError::Invalid(format!(
-                    "cut '{}': no column '{}' (columns: {})",
-                    cut.text,
-                    cut.column,
-                    names
-                        .iter()
-                        .map(|c| c.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-        };
-        for (r, k) in keep.iter_mut().enumerate() {
-            if *k {
-                let x = getter(r);
-                *k = x >= cut.lo && x <= cut.hi;
+        if idx.is_none() && cut.column != "event" && cut.column != "file_index" {
+            return Err(IngestError::Invalid(format!(
+                "cut '{}': no column '{}' (columns: {})",
+                cut.text,
+                cut.column,
+                names
+                    .iter()
+                    .map(|c| c.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        for (fi, keep) in keeps.iter_mut().enumerate() {
+            let get = |r: usize| -> f64 {
+                match idx {
+                    Some(i) => files[fi].1[i].values.get_f64(r),
+                    None if cut.column == "event" => events[fi][r] as f64,
+                    None => fi as f64,
+                }
+            };
+            for (r, k) in keep.iter_mut().enumerate() {
+                if *k {
+                    let x = get(r);
+                    *k = x >= cut.lo && x <= cut.hi;
+                }
             }
         }
         cut_reports.push(CutReport {
             cut: cut.text.clone(),
-            rows_after: keep.iter().filter(|k| **k).count() as u64,
+            rows_after: keeps.iter().flatten().filter(|k| **k).count() as u64,
         });
     }
-    let rows_after = keep.iter().filter(|k| **k).count() as u64;
+    let rows_after = keeps.iter().flatten().filter(|k| **k).count() as u64;
     if rows_after == 0 {
         return Err(IngestError::Invalid(format!(
             "empty selection: none of the {rows_before} {} objects pass the cuts",
             spec.collection
         )));
     }
-    let all = rows_after == rows_before;
+    // Build each output column once, straight from the per-file buffers.
+    let gather = |parts: Vec<(&Values, &[bool])>| -> Values {
+        let mut out = Values::empty(parts[0].0.dtype(), rows_after as usize);
+        for (v, k) in parts {
+            out.extend_filtered(v, k);
+        }
+        out
+    };
     let mut columns: Vec<(String, String, Values)> = names
-        .into_iter()
-        .zip(merged)
-        .map(|((n, b), v)| (n, b, if all { v } else { filter(&v, &keep) }))
+        .into_par_iter()
+        .enumerate()
+        .map(|(ci, (n, b))| {
+            let parts = files
+                .iter()
+                .zip(&keeps)
+                .map(|(f, k)| (&f.1[ci].values, k.as_slice()))
+                .collect();
+            (n, b, gather(parts))
+        })
         .collect();
-    let event = if all {
-        event
-    } else {
-        event
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(e, _)| *e)
-            .collect()
-    };
-    let file_index = if all {
-        file_index
-    } else {
-        file_index
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(e, _)| *e)
-            .collect()
-    };
+    let mut event = Vec::with_capacity(rows_after as usize);
+    let mut file_index = Vec::with_capacity(rows_after as usize);
+    for (fi, (ev, k)) in events.iter().zip(&keeps).enumerate() {
+        event.extend(ev.iter().zip(k).filter(|(_, k)| **k).map(|(e, _)| *e));
+        file_index.extend(std::iter::repeat_n(
+            fi as i32,
+            k.iter().filter(|k| **k).count(),
+        ));
+    }
+    drop(files);
     let mut dropped = Vec::new();
     if spec.drop_zero_columns {
-        columns.retain(|(n, _, v)| {
-            let zero = (0..v.len()).all(|i| v.get_f64(i) == 0.0);
-            if zero {
+        let zero: Vec<bool> = columns.par_iter().map(|(_, _, v)| v.all_zero()).collect();
+        let mut it = zero.iter();
+        columns.retain(|(n, _, _)| {
+            let z = *it.next().unwrap();
+            if z {
                 dropped.push(n.clone());
             }
-            !zero
+            !z
         });
         if columns.is_empty() {
             return Err(IngestError::Invalid(
@@ -471,29 +480,6 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
             dropped_zero_columns: dropped,
         },
     })
-}
-
-fn append(into: &mut Values, from: Values) {
-    macro_rules! app {
-        ($($var:ident),*) => {
-            match (into, from) {
-                $( (Values::$var(a), Values::$var(b)) => { if a.is_empty() { *a = b } else { a.extend_from_slice(&b) } } )*
-                _ => unreachable!("column types checked equal"),
-            }
-        };
-    }
-    app!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
-}
-
-fn filter(v: &Values, keep: &[bool]) -> Values {
-    macro_rules! f {
-        ($($var:ident),*) => {
-            match v {
-                $( Values::$var(x) => Values::$var(x.iter().zip(keep).filter(|(_, k)| **k).map(|(a, _)| *a).collect()), )*
-            }
-        };
-    }
-    f!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
 }
 
 /// Arrow array of a value buffer, keeping its exact type.

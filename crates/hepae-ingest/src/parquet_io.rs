@@ -4,10 +4,14 @@
 use crate::{IngestError, Result};
 use arrow_array::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn tmp_path(path: &Path) -> PathBuf {
     let name = path
@@ -17,11 +21,18 @@ fn tmp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-/// Writes `batch` as zstd Parquet at `path` with key/value metadata.
+/// Default zstd level: on float physics data levels above 1 shrink files by
+/// well under 1% at a third more CPU time (measured on the HEP1 stand-in).
+pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
+
+/// Writes `batch` as zstd Parquet (level `zstd_level`) at `path` with key/value metadata.
+/// Columns are encoded and compressed in parallel (one rayon task per column
+/// and row group); the bytes do not depend on the thread count.
 pub fn write_parquet_atomic(
     batch: &RecordBatch,
     path: &Path,
     metadata: &[(String, String)],
+    zstd_level: i32,
 ) -> Result<()> {
     let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -30,23 +41,7 @@ pub fn write_parquet_atomic(
     let tmp = tmp_path(path);
     let result = (|| -> Result<()> {
         let f = std::fs::File::create(&tmp).map_err(|e| io(&e))?;
-        let kv = metadata
-            .iter()
-            .map(|(k, v)| parquet::file::metadata::KeyValue::new(k.clone(), v.clone()))
-            .collect();
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("valid level"),
-            ))
-            // Dictionaries do not pay off on continuous physics values.
-            .set_dictionary_enabled(false)
-            .set_max_row_group_row_count(Some(1 << 20))
-            .set_key_value_metadata(Some(kv))
-            .build();
-        let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(|e| io(&e))?;
-        w.write(batch).map_err(|e| io(&e))?;
-        w.close().map_err(|e| io(&e))?;
-        Ok(())
+        write_parquet(batch, std::io::BufWriter::new(f), metadata, zstd_level).map_err(|e| io(&e))
     })();
     match result {
         Ok(()) => std::fs::rename(&tmp, path).map_err(|e| io(&e)),
@@ -55,6 +50,66 @@ pub fn write_parquet_atomic(
             Err(e)
         }
     }
+}
+
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+fn write_parquet<W: std::io::Write + Send>(
+    batch: &RecordBatch,
+    out: W,
+    metadata: &[(String, String)],
+    zstd_level: i32,
+) -> std::result::Result<(), parquet::errors::ParquetError> {
+    let kv = metadata
+        .iter()
+        .map(|(k, v)| parquet::file::metadata::KeyValue::new(k.clone(), v.clone()))
+        .collect();
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(zstd_level)?))
+        // Dictionaries do not pay off on continuous physics values.
+        .set_dictionary_enabled(false)
+        .set_key_value_metadata(Some(kv))
+        .build();
+    // Keep the exact Arrow types (int16, uint64, ...) for Arrow-based readers.
+    add_encoded_arrow_schema_to_metadata(&batch.schema(), &mut props);
+    let props = Arc::new(props);
+    let schema = batch.schema();
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)?;
+    let mut writer = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), props)?;
+    let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
+    let mut start = 0;
+    let mut group = 0;
+    while start < batch.num_rows() || (group == 0 && batch.num_rows() == 0) {
+        let len = ROW_GROUP_ROWS.min(batch.num_rows() - start);
+        let slice = batch.slice(start, len);
+        let writers = factory.create_column_writers(group)?;
+        let mut leaves = Vec::new();
+        for (arr, field) in slice.columns().iter().zip(schema.fields()) {
+            leaves.extend(compute_leaves(field, arr)?);
+        }
+        let chunks: Vec<ArrowColumnChunk> = writers
+            .into_par_iter()
+            .zip(leaves.into_par_iter())
+            .map(|(mut w, leaf)| {
+                w.write(&leaf)?;
+                w.close()
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let mut rg = writer.next_row_group()?;
+        for c in chunks {
+            c.append_to_row_group(&mut rg)?;
+        }
+        rg.close()?;
+        start += len;
+        group += 1;
+        if batch.num_rows() == 0 {
+            break;
+        }
+    }
+    writer.close()?;
+    Ok(())
 }
 
 /// Writes pretty JSON atomically.

@@ -8,6 +8,7 @@ use crate::file::{read_key_header, RootFile};
 use crate::tree::{Branch, Interpretation, Layout, Tree};
 use crate::types::{DType, Values};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// The decoded contents of one branch.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,13 +35,6 @@ impl Column {
             None => 1,
         }
     }
-}
-
-/// A decoded basket: values and, for arrays, the value count of each entry.
-struct Chunk {
-    values: Values,
-    counts: Option<Vec<u32>>,
-    entries: usize,
 }
 
 /// One unit of work: a basket located in the file or embedded in the tree.
@@ -110,37 +104,38 @@ impl RootFile {
                 ));
             }
         }
-        let decoded: Vec<Result<(usize, i64, Chunk)>> = jobs
+        // Phase 1: decompress and index every basket in parallel.
+        let located: Vec<Result<(usize, Located)>> = jobs
             .par_iter()
             .map(|(bi, src)| {
                 let (dtype, layout, what) = &specs[*bi];
-                let (first, chunk) = self
-                    .decode_source(src, *dtype, *layout)
+                let loc = self
+                    .locate(src, *dtype, *layout)
                     .map_err(|e| e.at(what.clone()))?;
-                Ok((*bi, first, chunk))
+                Ok((*bi, loc))
             })
             .collect();
-        let mut per_branch: Vec<Vec<(i64, Chunk)>> =
-            (0..branches.len()).map(|_| Vec::new()).collect();
-        for d in decoded {
-            let (bi, first, chunk) = d?;
-            per_branch[bi].push((first, chunk));
+        let mut per_branch: Vec<Vec<Located>> = (0..branches.len()).map(|_| Vec::new()).collect();
+        for r in located {
+            let (bi, loc) = r?;
+            per_branch[bi].push(loc);
         }
+        // Phase 2: decode each branch into one preallocated buffer, baskets in parallel.
         let mut out = Vec::with_capacity(branches.len());
-        for (bi, mut chunks) in per_branch.into_iter().enumerate() {
+        for (bi, mut baskets) in per_branch.into_iter().enumerate() {
             let (dtype, layout, what) = &specs[bi];
-            chunks.sort_by_key(|(f, _)| *f);
+            baskets.sort_by_key(|b| b.first);
             let mut expected = 0i64;
-            for (first, c) in &chunks {
-                if *first != expected {
+            for b in &baskets {
+                if b.first != expected {
                     return Err(Error::new(
                         ErrorKind::Malformed,
                         self.path(),
-                        format!("baskets do not cover the entries: a basket starts at entry {first}, expected {expected}"),
+                        format!("baskets do not cover the entries: a basket starts at entry {}, expected {expected}", b.first),
                     )
                     .at(what.clone()));
                 }
-                expected += c.entries as i64;
+                expected += b.nev as i64;
             }
             let want = branches[bi].entries.max(0);
             if expected != want {
@@ -151,42 +146,47 @@ impl RootFile {
                 )
                 .at(what.clone()));
             }
-            out.push(assemble(*dtype, *layout, chunks));
+            out.push(assemble(*dtype, *layout, &baskets));
         }
         Ok(out)
     }
 
-    fn decode_source(&self, src: &Source, dtype: DType, layout: Layout) -> Result<(i64, Chunk)> {
-        match src {
+    /// Decompresses one basket and finds the byte span of every entry's values.
+    fn locate<'s>(&self, src: &Source<'s>, dtype: DType, layout: Layout) -> Result<Located<'s>> {
+        let (first, data, offsets, nev, what) = match src {
             Source::External { first, seek, bytes } => {
                 let (data, offsets, nev) = self.load_basket(*seek, *bytes)?;
-                let chunk = decode(&data, offsets.as_deref(), nev, dtype, layout).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Malformed,
-                        self.path(),
-                        format!("basket at byte {seek}: {e}"),
-                    )
-                })?;
-                Ok((*first, chunk))
-            }
-            Source::Embedded { first, basket } => {
-                let chunk = decode(
-                    &basket.data,
-                    basket.offsets.as_deref(),
-                    basket.nev_buf as usize,
-                    dtype,
-                    layout,
+                (
+                    *first,
+                    Cow::Owned(data),
+                    offsets.map(Cow::Owned),
+                    nev,
+                    format!("basket at byte {seek}"),
                 )
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Malformed,
-                        self.path(),
-                        format!("embedded basket: {e}"),
-                    )
-                })?;
-                Ok((*first, chunk))
             }
-        }
+            Source::Embedded { first, basket } => (
+                *first,
+                Cow::Borrowed(basket.data.as_slice()),
+                basket.offsets.as_deref().map(Cow::Borrowed),
+                basket.nev_buf as usize,
+                "embedded basket".to_string(),
+            ),
+        };
+        let spans = index(&data, offsets.as_deref(), nev, dtype, layout)
+            .map_err(|e| Error::new(ErrorKind::Malformed, self.path(), format!("{what}: {e}")))?;
+        let nvalues = match &spans {
+            Spans::Contiguous { values, .. } => *values,
+            Spans::Entries(v) => {
+                v.iter().map(|&(a, b)| (b - a) as usize).sum::<usize>() / dtype.size()
+            }
+        };
+        Ok(Located {
+            first,
+            data,
+            nev,
+            spans,
+            nvalues,
+        })
     }
 
     /// Reads a basket key and returns (data bytes, entry byte offsets, entry count).
@@ -265,14 +265,30 @@ impl RootFile {
     }
 }
 
-/// Decodes one basket's bytes into typed values and per-entry counts.
-fn decode(
+/// Where one basket's values are: one contiguous run (scalars, fixed arrays)
+/// or one byte span per entry (variable-size arrays, headers skipped).
+enum Spans {
+    Contiguous { per_entry: usize, values: usize },
+    Entries(Vec<(u32, u32)>),
+}
+
+/// A decompressed, indexed basket.
+struct Located<'s> {
+    first: i64,
+    data: Cow<'s, [u8]>,
+    nev: usize,
+    spans: Spans,
+    nvalues: usize,
+}
+
+/// Checks a basket's bytes against its layout and indexes its entries.
+fn index(
     data: &[u8],
     offsets: Option<&[i32]>,
     nev: usize,
     dtype: DType,
     layout: Layout,
-) -> DResult<Chunk> {
+) -> DResult<Spans> {
     let size = dtype.size();
     match (layout, offsets) {
         (Layout::Scalar, _) | (Layout::Fixed(_), None) => {
@@ -288,24 +304,12 @@ fn decode(
                     dtype.name()
                 )));
             }
-            let mut values = Values::empty(dtype, nev * per);
-            values.extend_be(&data[..need]);
-            let counts = if per > 1 || matches!(layout, Layout::Fixed(_)) {
-                Some(vec![per as u32; nev])
-            } else {
-                None
-            };
-            Ok(Chunk {
-                values,
-                counts,
-                entries: nev,
+            Ok(Spans::Contiguous {
+                per_entry: per,
+                values: nev * per,
             })
         }
-        (Layout::Jagged { .. }, None) if nev == 0 => Ok(Chunk {
-            values: Values::empty(dtype, 0),
-            counts: Some(Vec::new()),
-            entries: 0,
-        }),
+        (Layout::Jagged { .. }, None) if nev == 0 => Ok(Spans::Entries(Vec::new())),
         (Layout::Jagged { .. }, None) => Err(DecodeError(
             "variable-size branch basket has no entry offsets".into(),
         )),
@@ -321,8 +325,7 @@ fn decode(
                     offs.len()
                 )));
             }
-            let mut values = Values::empty(dtype, (data.len() / size).max(1));
-            let mut counts = Vec::with_capacity(nev);
+            let mut spans = Vec::with_capacity(nev);
             for i in 0..nev {
                 let (a, b) = (offs[i], offs[i + 1]);
                 if a < 0 || b < a || b as usize > data.len() {
@@ -331,61 +334,144 @@ fn decode(
                         data.len()
                     )));
                 }
-                let entry = &data[a as usize..b as usize];
-                if entry.is_empty() {
-                    counts.push(0);
+                let (a, b) = (a as usize, b as usize);
+                if a == b {
+                    spans.push((a as u32, a as u32));
                     continue;
                 }
-                if entry.len() < header {
+                if b - a < header {
                     return Err(DecodeError(format!(
                         "entry {i}: {} bytes, shorter than its {header}-byte header",
-                        entry.len()
+                        b - a
                     )));
                 }
-                let body = &entry[header..];
-                if !body.len().is_multiple_of(size) {
+                let body = b - a - header;
+                if !body.is_multiple_of(size) {
                     return Err(DecodeError(format!(
-                        "entry {i}: {} bytes is not a whole number of {}",
-                        body.len(),
+                        "entry {i}: {body} bytes is not a whole number of {}",
                         dtype.name()
                     )));
                 }
-                let n = body.len() / size;
                 if header == 10 {
-                    let declared = i32::from_be_bytes(entry[6..10].try_into().unwrap());
-                    if declared as usize != n {
+                    let declared = i32::from_be_bytes(data[a + 6..a + 10].try_into().unwrap());
+                    if declared as usize != body / size {
                         return Err(DecodeError(format!(
-                            "entry {i}: vector says {declared} elements, bytes hold {n}"
+                            "entry {i}: vector says {declared} elements, bytes hold {}",
+                            body / size
                         )));
                     }
                 }
-                values.extend_be(body);
-                counts.push(n as u32);
+                spans.push(((a + header) as u32, b as u32));
             }
-            Ok(Chunk {
-                values,
-                counts: Some(counts),
-                entries: nev,
-            })
+            Ok(Spans::Entries(spans))
         }
     }
 }
 
-fn assemble(dtype: DType, layout: Layout, chunks: Vec<(i64, Chunk)>) -> Column {
-    let total: usize = chunks.iter().map(|(_, c)| c.values.len()).sum();
-    let mut values = Values::empty(dtype, total);
-    let array = !matches!(layout, Layout::Scalar);
-    let mut offsets = if array { Some(vec![0u64]) } else { None };
-    for (_, c) in chunks {
-        if let (Some(o), Some(counts)) = (offsets.as_mut(), c.counts.as_ref()) {
-            let mut last = *o.last().unwrap();
-            o.reserve(counts.len());
-            for &n in counts {
-                last += n as u64;
-                o.push(last);
+/// A value type stored big-endian in ROOT.
+trait Be: Copy + Send + Sync {
+    const N: usize;
+    fn read(b: &[u8]) -> Self;
+}
+
+macro_rules! be_num {
+    ($($t:ty),*) => {$(
+        impl Be for $t {
+            const N: usize = std::mem::size_of::<$t>();
+            #[inline(always)]
+            fn read(b: &[u8]) -> Self {
+                <$t>::from_be_bytes(b.try_into().unwrap())
             }
         }
-        values.append(c.values);
+    )*};
+}
+be_num!(i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
+
+impl Be for bool {
+    const N: usize = 1;
+    #[inline(always)]
+    fn read(b: &[u8]) -> Self {
+        b[0] != 0
     }
+}
+
+#[inline]
+fn decode_run<T: Be>(out: &mut [T], bytes: &[u8]) {
+    for (o, c) in out.iter_mut().zip(bytes.chunks_exact(T::N)) {
+        *o = T::read(c);
+    }
+}
+
+/// Decodes every basket into its own slice of `out`, in parallel.
+fn fill<T: Be>(out: &mut [T], baskets: &[Located]) {
+    let mut slices = Vec::with_capacity(baskets.len());
+    let mut rest = out;
+    for b in baskets {
+        let (a, r) = rest.split_at_mut(b.nvalues);
+        slices.push(a);
+        rest = r;
+    }
+    slices
+        .into_par_iter()
+        .zip(baskets.par_iter())
+        .for_each(|(s, b)| match &b.spans {
+            Spans::Contiguous { values, .. } => decode_run(s, &b.data[..values * T::N]),
+            Spans::Entries(spans) => {
+                let mut k = 0;
+                for &(a, e) in spans {
+                    let n = (e - a) as usize / T::N;
+                    decode_run(&mut s[k..k + n], &b.data[a as usize..e as usize]);
+                    k += n;
+                }
+            }
+        });
+}
+
+fn assemble(dtype: DType, layout: Layout, baskets: &[Located]) -> Column {
+    let total: usize = baskets.iter().map(|b| b.nvalues).sum();
+    macro_rules! build {
+        ($var:ident, $t:ty, $zero:expr) => {{
+            let mut v: Vec<$t> = vec![$zero; total];
+            fill(&mut v, baskets);
+            Values::$var(v)
+        }};
+    }
+    let values = match dtype {
+        DType::Bool => build!(Bool, bool, false),
+        DType::I8 => build!(I8, i8, 0),
+        DType::U8 => build!(U8, u8, 0),
+        DType::I16 => build!(I16, i16, 0),
+        DType::U16 => build!(U16, u16, 0),
+        DType::I32 => build!(I32, i32, 0),
+        DType::U32 => build!(U32, u32, 0),
+        DType::I64 => build!(I64, i64, 0),
+        DType::U64 => build!(U64, u64, 0),
+        DType::F32 => build!(F32, f32, 0.0),
+        DType::F64 => build!(F64, f64, 0.0),
+    };
+    let offsets = if matches!(layout, Layout::Scalar) {
+        None
+    } else {
+        let mut o = Vec::with_capacity(baskets.iter().map(|b| b.nev).sum::<usize>() + 1);
+        let mut last = 0u64;
+        o.push(0);
+        for b in baskets {
+            match &b.spans {
+                Spans::Contiguous { per_entry, .. } => {
+                    for _ in 0..b.nev {
+                        last += *per_entry as u64;
+                        o.push(last);
+                    }
+                }
+                Spans::Entries(spans) => {
+                    for &(a, e) in spans {
+                        last += ((e - a) as usize / dtype.size()) as u64;
+                        o.push(last);
+                    }
+                }
+            }
+        }
+        Some(o)
+    };
     Column { values, offsets }
 }

@@ -198,42 +198,63 @@ impl Values {
         }
     }
 
-    /// Appends decoded big-endian bytes (length must be a multiple of the size).
-    pub(crate) fn extend_be(&mut self, bytes: &[u8]) {
-        macro_rules! ext {
-            ($v:ident, $t:ty, $n:expr) => {
-                $v.extend(
-                    bytes
-                        .chunks_exact($n)
-                        .map(|c| <$t>::from_be_bytes(c.try_into().unwrap())),
-                )
-            };
-        }
-        match self {
-            Values::Bool(v) => v.extend(bytes.iter().map(|&b| b != 0)),
-            Values::I8(v) => v.extend(bytes.iter().map(|&b| b as i8)),
-            Values::U8(v) => v.extend_from_slice(bytes),
-            Values::I16(v) => ext!(v, i16, 2),
-            Values::U16(v) => ext!(v, u16, 2),
-            Values::I32(v) => ext!(v, i32, 4),
-            Values::U32(v) => ext!(v, u32, 4),
-            Values::I64(v) => ext!(v, i64, 8),
-            Values::U64(v) => ext!(v, u64, 8),
-            Values::F32(v) => ext!(v, f32, 4),
-            Values::F64(v) => ext!(v, f64, 8),
-        }
-    }
-
-    /// Appends all values of another buffer of the same type.
-    pub(crate) fn append(&mut self, other: Values) {
+    /// Appends all values of another buffer of the same type (into the
+    /// capacity already reserved, or by taking `other` when `self` has none).
+    pub fn append(&mut self, other: Values) {
         macro_rules! app {
             ($($var:ident),*) => {
                 match (self, other) {
-                    $( (Values::$var(a), Values::$var(b)) => { if a.is_empty() { *a = b } else { a.extend_from_slice(&b) } } )*
-                    _ => unreachable!("append of mismatched value types"),
+                    $( (Values::$var(a), Values::$var(b)) => {
+                        if a.capacity() == 0 { *a = b } else { a.extend_from_slice(&b) }
+                    } )*
+                    (a, b) => panic!("append of {} values to a {} column", b.dtype().name(), a.dtype().name()),
                 }
             };
         }
         app!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+    }
+
+    /// The values whose `keep` flag is set, in order.
+    pub fn filter(&self, keep: &[bool]) -> Values {
+        macro_rules! f {
+            ($($var:ident),*) => {
+                match self {
+                    $( Values::$var(x) => Values::$var(x.iter().zip(keep).filter(|(_, k)| **k).map(|(a, _)| *a).collect()), )*
+                }
+            };
+        }
+        f!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+    }
+
+    /// Appends the values of `other` whose `keep` flag is set.
+    pub fn extend_filtered(&mut self, other: &Values, keep: &[bool]) {
+        macro_rules! ef {
+            ($($var:ident),*) => {
+                match (self, other) {
+                    $( (Values::$var(a), Values::$var(b)) => {
+                        a.extend(b.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x))
+                    } )*
+                    (a, b) => panic!("append of {} values to a {} column", b.dtype().name(), a.dtype().name()),
+                }
+            };
+        }
+        ef!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+    }
+
+    /// True when every value is zero (false for an empty buffer's negation: true).
+    pub fn all_zero(&self) -> bool {
+        match self {
+            Values::Bool(v) => v.iter().all(|x| !*x),
+            Values::F32(v) => v.iter().all(|x| *x == 0.0),
+            Values::F64(v) => v.iter().all(|x| *x == 0.0),
+            Values::I8(v) => v.iter().all(|x| *x == 0),
+            Values::I16(v) => v.iter().all(|x| *x == 0),
+            Values::I32(v) => v.iter().all(|x| *x == 0),
+            Values::I64(v) => v.iter().all(|x| *x == 0),
+            Values::U8(v) => v.iter().all(|x| *x == 0),
+            Values::U16(v) => v.iter().all(|x| *x == 0),
+            Values::U32(v) => v.iter().all(|x| *x == 0),
+            Values::U64(v) => v.iter().all(|x| *x == 0),
+        }
     }
 }
