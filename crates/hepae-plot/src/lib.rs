@@ -1,0 +1,242 @@
+//! # hepae-plot
+//!
+//! Plots of hepae results with plotters, as PNG or SVG (by file extension).
+//! Text uses a TrueType font found on the system (DejaVu Sans, Liberation,
+//! Arial...) or named by `HEPAE_FONT`; no font is bundled.
+
+#![warn(missing_docs)]
+
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Plotting failures.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// No usable font was found.
+    #[error("no TrueType font found for plot text: install fonts-dejavu-core or set HEPAE_FONT to a .ttf file")]
+    NoFont,
+    /// Drawing or writing the file failed.
+    #[error("{path}: {message}")]
+    Draw {
+        /// Output file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+const FONT_PATHS: [&str; 6] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/Library/Fonts/Arial.ttf",
+    "C:\\Windows\\Fonts\\arial.ttf",
+];
+
+/// Registers a system font as "sans-serif" once per process.
+pub fn ensure_font() -> Result<(), PlotError> {
+    static FONT: OnceLock<bool> = OnceLock::new();
+    let ok = *FONT.get_or_init(|| {
+        let mut candidates: Vec<String> = std::env::var("HEPAE_FONT").into_iter().collect();
+        candidates.extend(FONT_PATHS.iter().map(|s| s.to_string()));
+        for c in candidates {
+            if let Ok(bytes) = std::fs::read(&c) {
+                // plotters keeps a 'static reference to the font data.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return true;
+                }
+            }
+        }
+        false
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(PlotError::NoFont)
+    }
+}
+
+/// One line of a line plot.
+pub struct Series<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// Points.
+    pub points: &'a [(f64, f64)],
+}
+
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn draw_err(path: &Path, e: impl std::fmt::Display) -> PlotError {
+    PlotError::Draw {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Short tick labels: plain for moderate magnitudes, scientific otherwise.
+fn fmt_tick(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if (1e-2..1e5).contains(&a) {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// Draws line series (log-scaled y when `log_y`) to a PNG or SVG file.
+pub fn line_plot(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<(), PlotError> {
+    ensure_font()?;
+    let svg = path.extension().is_some_and(|e| e == "svg");
+    if svg {
+        let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+        draw_lines(root, title, x_label, y_label, series, log_y).map_err(|e| draw_err(path, e))
+    } else {
+        let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+        draw_lines(root, title, x_label, y_label, series, log_y).map_err(|e| draw_err(path, e))
+    }
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let pts = series.iter().flat_map(|s| s.points.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &(x, y) in pts {
+        if !x.is_finite() || !y.is_finite() || (log_y && y <= 0.0) {
+            continue;
+        }
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !x0.is_finite() {
+        return Err("nothing to plot".into());
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    if y1 <= y0 {
+        y1 = y0 * 1.1 + 1e-12;
+    }
+    let mut chart = ChartBuilder::on(&root);
+    chart
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(80);
+    macro_rules! finish {
+        ($c:expr) => {{
+            let mut c = $c;
+            c.configure_mesh()
+                .x_desc(x_label)
+                .y_desc(y_label)
+                .label_style(("sans-serif", 15))
+                .x_label_formatter(&|v| fmt_tick(*v))
+                .y_label_formatter(&|v| fmt_tick(*v))
+                .light_line_style(WHITE)
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (i, s) in series.iter().enumerate() {
+                let color = PALETTE[i % PALETTE.len()];
+                c.draw_series(LineSeries::new(
+                    s.points
+                        .iter()
+                        .copied()
+                        .filter(|p| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0)),
+                    color.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?
+                .label(s.label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            }
+            c.configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 15))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }};
+    }
+    if log_y {
+        finish!(chart
+            .build_cartesian_2d(x0..x1, (y0 * 0.8..y1 * 1.25).log_scale())
+            .map_err(|e| e.to_string())?);
+    } else {
+        let pad = (y1 - y0) * 0.05;
+        finish!(chart
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .map_err(|e| e.to_string())?);
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_png_and_svg_line_plots() {
+        let dir = std::env::temp_dir().join(format!("hepae-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pts: Vec<(f64, f64)> = (1..=50).map(|i| (i as f64, 1.0 / i as f64)).collect();
+        for name in ["loss.png", "loss.svg"] {
+            let p = dir.join(name);
+            line_plot(
+                &p,
+                "training loss",
+                "epoch",
+                "loss",
+                &[Series {
+                    label: "train",
+                    points: &pts,
+                }],
+                true,
+            )
+            .unwrap();
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(bytes.len() > 1000, "{name}: {} bytes", bytes.len());
+            if name.ends_with(".png") {
+                assert_eq!(&bytes[1..4], b"PNG");
+            } else {
+                assert!(String::from_utf8_lossy(&bytes).contains("training loss"));
+            }
+        }
+        if std::env::var_os("HEPAE_KEEP_PLOTS").is_none() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
