@@ -1,6 +1,7 @@
 //! `hepae`: ROOT-aware autoencoder compression and anomaly detection for HEP.
 
 mod inspect;
+mod train_cmd;
 
 // Large column buffers are allocated and freed per basket; mimalloc reuses
 // them where glibc would unmap and page-fault them in again.
@@ -32,6 +33,33 @@ enum Command {
     /// Flatten an object collection (jets, muons, ...) of ROOT trees into
     /// zstd Parquet with one row per object.
     Ingest(IngestArgs),
+    /// Train an autoencoder (ae, sae, vae, beta_vae) on a Parquet table.
+    Train(train_cmd::TrainArgs),
+    /// Time training steps of the thesis network (for scripts/bench-train).
+    #[command(hide = true)]
+    BenchTrain(BenchTrainArgs),
+}
+
+#[derive(Args)]
+struct BenchTrainArgs {
+    /// Backend: auto, wgpu, cpu.
+    #[arg(long, default_value = "cpu")]
+    backend: hepae_train::BackendKind,
+    /// Timed steps.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    /// Untimed warm-up steps.
+    #[arg(long, default_value_t = 20)]
+    warmup: usize,
+}
+
+fn bench_train(a: &BenchTrainArgs) -> Result<()> {
+    let mut cfg = hepae_train::TrainConfig::default();
+    cfg.model.kind = hepae_train::ModelKind::Sae;
+    cfg.backend = a.backend;
+    let t = hepae_train::bench::bench_steps(&cfg, 24, a.warmup, a.steps);
+    println!("{}", serde_json::to_string(&t)?);
+    Ok(())
 }
 
 #[derive(Args)]
@@ -75,6 +103,8 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Inspect(a) => inspect::run(&a),
         Command::Ingest(a) => ingest(&a),
+        Command::Train(a) => train_cmd::run(&a),
+        Command::BenchTrain(a) => bench_train(&a),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

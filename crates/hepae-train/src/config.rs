@@ -1,0 +1,201 @@
+//! Training configuration: model, loss, optimiser schedule, backend.
+
+use crate::norm::Scaling;
+use serde::{Deserialize, Serialize};
+
+/// Which autoencoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Plain autoencoder.
+    #[default]
+    Ae,
+    /// Sparse autoencoder: AE plus lambda * sum|w| over the weights, applied in the loss.
+    Sae,
+    /// Variational autoencoder (beta = 1).
+    Vae,
+    /// Beta-VAE (beta from the loss config).
+    BetaVae,
+}
+
+impl ModelKind {
+    /// True for the variational models.
+    pub fn is_variational(self) -> bool {
+        matches!(self, ModelKind::Vae | ModelKind::BetaVae)
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ae" => Ok(ModelKind::Ae),
+            "sae" => Ok(ModelKind::Sae),
+            "vae" => Ok(ModelKind::Vae),
+            "beta_vae" => Ok(ModelKind::BetaVae),
+            _ => Err(format!("unknown model '{s}' (ae, sae, vae, beta_vae)")),
+        }
+    }
+}
+
+/// Hidden-layer activation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// LeakyReLU with slope 0.01 (Baler's default).
+    #[default]
+    LeakyRelu,
+    /// ReLU.
+    Relu,
+    /// tanh.
+    Tanh,
+    /// ELU (alpha 1).
+    Elu,
+}
+
+/// Network shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Model kind.
+    pub kind: ModelKind,
+    /// Encoder widths; the decoder mirrors them (Baler: 200, 100, 50).
+    pub hidden: Vec<usize>,
+    /// Latent dimension z.
+    pub latent: usize,
+    /// Hidden activation.
+    pub activation: Activation,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            kind: ModelKind::Ae,
+            hidden: vec![200, 100, 50],
+            latent: 15,
+            activation: Activation::LeakyRelu,
+        }
+    }
+}
+
+/// Reconstruction term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Reconstruction {
+    /// Mean over batch and features.
+    Mse,
+    /// Baler thesis MSE_SUM: sum over features, mean over the batch.
+    #[default]
+    MseSum,
+}
+
+/// Loss terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossConfig {
+    /// Reconstruction term.
+    pub reconstruction: Reconstruction,
+    /// Weight of the L1 penalty on all weights (used by `sae`; thesis lambda 1e-3).
+    pub l1: f64,
+    /// Weight of the per-column 1-D Wasserstein (EMD) term; 0 disables it.
+    pub emd: f64,
+    /// KL weight for VAEs (1 for `vae`; beta for `beta_vae`).
+    pub beta: f64,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig {
+            reconstruction: Reconstruction::MseSum,
+            l1: 1e-3,
+            emd: 0.0,
+            beta: 1.0,
+        }
+    }
+}
+
+/// Where to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// A wgpu GPU adapter if one exists, else the CPU.
+    #[default]
+    Auto,
+    /// wgpu (WGSL shaders): GPUs, or Mesa lavapipe on CPU-only machines.
+    Wgpu,
+    /// burn's flex CPU backend.
+    Cpu,
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(BackendKind::Auto),
+            "wgpu" => Ok(BackendKind::Wgpu),
+            "cpu" => Ok(BackendKind::Cpu),
+            _ => Err(format!("unknown backend '{s}' (auto, wgpu, cpu)")),
+        }
+    }
+}
+
+/// Everything a training run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Network.
+    pub model: ModelConfig,
+    /// Loss.
+    pub loss: LossConfig,
+    /// Input columns; empty = every numeric column except `event`, `file_index`.
+    pub columns: Vec<String>,
+    /// Scaling fitted on the data.
+    pub scaling: Scaling,
+    /// Columns log-transformed before scaling.
+    pub log_columns: Vec<String>,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// ReduceLROnPlateau patience in epochs (factor 0.5).
+    pub lr_patience: usize,
+    /// LR reduction factor.
+    pub lr_factor: f64,
+    /// Lower bound of the learning rate.
+    pub min_lr: f64,
+    /// Early-stopping patience in epochs.
+    pub early_stopping_patience: usize,
+    /// Minimum loss improvement that resets the patience counters.
+    pub min_delta: f64,
+    /// Seed for initialisation, shuffling and VAE sampling.
+    pub seed: u64,
+    /// Write a checkpoint every N epochs (0: only at the end).
+    pub checkpoint_every: usize,
+    /// Backend.
+    pub backend: BackendKind,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: ModelConfig::default(),
+            loss: LossConfig::default(),
+            columns: Vec::new(),
+            scaling: Scaling::MinMax,
+            log_columns: Vec::new(),
+            epochs: 1000,
+            batch_size: 512,
+            lr: 1e-3,
+            lr_patience: 50,
+            lr_factor: 0.5,
+            min_lr: 1e-6,
+            early_stopping_patience: 100,
+            min_delta: 0.0,
+            seed: 0,
+            checkpoint_every: 10,
+            backend: BackendKind::Auto,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! # hepae-train
+//!
+//! Baler-style autoencoders trained with burn: `ae`, `sae` (L1 on the
+//! weights, applied), `vae` and `beta_vae`; MSE / MSE_SUM, EMD and KL losses;
+//! min-max or standard scaling with optional log columns; Adam with
+//! ReduceLROnPlateau and early stopping; checkpoints with exact resume. Runs on
+//! a wgpu GPU (or Mesa lavapipe) or on burn's flex CPU backend.
+
+#![warn(missing_docs)]
+
+pub mod bench;
+pub mod config;
+pub mod data;
+pub mod loss;
+pub mod model;
+pub mod norm;
+mod trainer;
+
+pub use config::{
+    Activation, BackendKind, LossConfig, ModelConfig, ModelKind, Reconstruction, TrainConfig,
+};
+pub use data::{load_parquet, Matrix};
+pub use model::AutoEncoder;
+pub use norm::{Normalizer, Scaling};
+pub use trainer::{
+    load_model, select_device, train, write_history, EpochRecord, LoadedModel, ModelDir, ModelMeta,
+    RunOptions, TrainOutcome,
+};
+
+/// Errors of the training stage.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Bad input data.
+    #[error("{0}")]
+    Input(String),
+    /// Bad configuration.
+    #[error("{0}")]
+    Config(String),
+    /// Reading or writing files failed.
+    #[error("{0}")]
+    Io(String),
+    /// The loss became NaN or infinite.
+    #[error("{0}")]
+    Diverged(String),
+    /// The run was stopped after the given epoch (its checkpoint allows `--resume`).
+    #[error("stopped after epoch {0}")]
+    Interrupted(usize),
+}

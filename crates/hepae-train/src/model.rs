@@ -1,0 +1,224 @@
+//! The autoencoder networks: input-h1-...-hk-z-hk-...-h1-input, with mean and
+//! log-variance heads for the variational kinds.
+
+use crate::config::{Activation, ModelConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation;
+use burn::tensor::Distribution;
+
+/// An autoencoder of any kind (see [`crate::ModelKind`]).
+#[derive(Module, Debug)]
+pub struct AutoEncoder {
+    encoder: Vec<Linear>,
+    /// Latent layer (AE) or mean head (VAE).
+    latent: Linear,
+    /// Log-variance head (VAE only).
+    logvar: Option<Linear>,
+    decoder: Vec<Linear>,
+    output: Linear,
+    #[module(skip)]
+    activation: Activation,
+    variational: bool,
+}
+
+/// What one forward pass produces.
+pub struct Forward {
+    /// Reconstruction of the input.
+    pub reconstruction: Tensor<2>,
+    /// Latent code (AE) or latent mean (VAE).
+    pub mean: Tensor<2>,
+    /// Latent log-variance (VAE only).
+    pub logvar: Option<Tensor<2>>,
+}
+
+impl AutoEncoder {
+    /// Builds the network for `inputs` columns on `device` (initialisation
+    /// follows the device's seed).
+    pub fn new(config: &ModelConfig, inputs: usize, device: &Device) -> AutoEncoder {
+        let mut widths = vec![inputs];
+        widths.extend(&config.hidden);
+        let encoder = widths
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .collect();
+        let last = *widths.last().unwrap();
+        let latent = LinearConfig::new(last, config.latent).init(device);
+        let variational = config.kind.is_variational();
+        let logvar = variational.then(|| LinearConfig::new(last, config.latent).init(device));
+        let mut dec_widths = vec![config.latent];
+        dec_widths.extend(config.hidden.iter().rev());
+        let decoder = dec_widths
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+            .collect();
+        let output = LinearConfig::new(*dec_widths.last().unwrap(), inputs).init(device);
+        AutoEncoder {
+            encoder,
+            latent,
+            logvar,
+            decoder,
+            output,
+            activation: config.activation,
+            variational,
+        }
+    }
+
+    fn act(&self, x: Tensor<2>) -> Tensor<2> {
+        match self.activation {
+            Activation::LeakyRelu => activation::leaky_relu(x, 0.01),
+            Activation::Relu => activation::relu(x),
+            Activation::Tanh => activation::tanh(x),
+            Activation::Elu => activation::elu(x, 1.0),
+        }
+    }
+
+    /// Encodes to the latent code (AE) or latent mean (VAE): what compression stores.
+    pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        self.encode_full(x).0
+    }
+
+    fn encode_full(&self, x: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        let mut h = x;
+        for l in &self.encoder {
+            h = self.act(l.forward(h));
+        }
+        let mean = self.latent.forward(h.clone());
+        let logvar = self.logvar.as_ref().map(|l| l.forward(h));
+        (mean, logvar)
+    }
+
+    /// Decodes latent codes back to (normalised) inputs.
+    pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+        let mut h = z;
+        for l in &self.decoder {
+            h = self.act(l.forward(h));
+        }
+        self.output.forward(h)
+    }
+
+    /// Full pass; VAEs sample z = mean + exp(logvar / 2) * eps when `sample` is set.
+    pub fn forward(&self, x: Tensor<2>, sample: bool) -> Forward {
+        let (mean, logvar) = self.encode_full(x);
+        let z = match (&logvar, sample && self.variational) {
+            (Some(lv), true) => {
+                let eps = Tensor::<2>::random(
+                    mean.shape(),
+                    Distribution::Normal(0.0, 1.0),
+                    &mean.device(),
+                );
+                mean.clone() + (lv.clone() * 0.5).exp() * eps
+            }
+            _ => mean.clone(),
+        };
+        Forward {
+            reconstruction: self.decode(z),
+            mean,
+            logvar,
+        }
+    }
+
+    fn layers(&self) -> Vec<&Linear> {
+        let mut layers: Vec<&Linear> = self.encoder.iter().collect();
+        layers.push(&self.latent);
+        if let Some(l) = &self.logvar {
+            layers.push(l);
+        }
+        layers.extend(self.decoder.iter());
+        layers.push(&self.output);
+        layers
+    }
+
+    /// All weights and biases, layer by layer, as one vector (for comparisons and exports).
+    pub fn flat_parameters(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        for l in self.layers() {
+            out.extend(
+                l.weight
+                    .val()
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .expect("f32 weights"),
+            );
+            if let Some(b) = &l.bias {
+                out.extend(b.val().into_data().try_to_vec::<f32>().expect("f32 bias"));
+            }
+        }
+        out
+    }
+
+    /// Sum of |w| over every weight matrix (biases excluded), for the sparse penalty.
+    pub fn l1_weights(&self) -> Tensor<1> {
+        let mut total: Option<Tensor<1>> = None;
+        for l in self.layers() {
+            let s = l.weight.val().abs().sum();
+            total = Some(match total {
+                Some(t) => t + s,
+                None => s,
+            });
+        }
+        total.expect("at least one layer")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LossConfig, ModelKind};
+
+    /// The sparse penalty must reach the gradients (Baler computed it but never applied it).
+    #[test]
+    fn sae_gradient_differs_from_ae() {
+        let device = Device::flex().autodiff();
+        let mut grads_of = Vec::new();
+        for kind in [ModelKind::Ae, ModelKind::Sae] {
+            device.seed(3);
+            let cfg = ModelConfig {
+                kind,
+                hidden: vec![16, 8],
+                latent: 3,
+                ..Default::default()
+            };
+            let model = AutoEncoder::new(&cfg, 6, &device);
+            let x = Tensor::<2>::from_data(
+                TensorData::new(
+                    (0..60).map(|i| (i % 7) as f32 / 7.0).collect::<Vec<f32>>(),
+                    [10, 6],
+                ),
+                &device,
+            );
+            let f = model.forward(x.clone(), false);
+            let loss = crate::loss::total(
+                &model,
+                kind,
+                &LossConfig {
+                    l1: 0.1,
+                    ..Default::default()
+                },
+                &x,
+                &f,
+            );
+            let grads = loss.backward();
+            let g = model.encoder[0]
+                .weight
+                .grad(&grads)
+                .expect("gradient")
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            grads_of.push(g);
+        }
+        let diff: f32 = grads_of[0]
+            .iter()
+            .zip(&grads_of[1])
+            .map(|(a, b)| (a - b).abs())
+            .sum();
+        // d/dw of 0.1 * sum|w| is 0.1 * sign(w) for every weight of the layer.
+        let n = grads_of[0].len() as f32;
+        assert!(
+            (diff - 0.1 * n).abs() < 1e-3 * n,
+            "sum |g_sae - g_ae| = {diff}, expected {}",
+            0.1 * n
+        );
+    }
+}

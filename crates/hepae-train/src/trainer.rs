@@ -1,0 +1,452 @@
+//! The training loop: seeded shuffling, Adam, ReduceLROnPlateau, early
+//! stopping, checkpoints and exact resume.
+
+use crate::config::{BackendKind, TrainConfig};
+use crate::data::Matrix;
+use crate::model::AutoEncoder;
+use crate::norm::Normalizer;
+use crate::{loss, TrainError};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One epoch of the loss history (epoch 0 is the untrained network).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean batch loss of the epoch.
+    pub loss: f64,
+    /// Learning rate used in the epoch.
+    pub lr: f64,
+}
+
+/// Scheduler and stopping state, saved in checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct State {
+    epoch: usize,
+    lr: f64,
+    best: f64,
+    lr_wait: usize,
+    es_wait: usize,
+    stopped_early: bool,
+    history: Vec<EpochRecord>,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// Loss per epoch.
+    pub history: Vec<EpochRecord>,
+    /// True when early stopping ended the run.
+    pub stopped_early: bool,
+    /// Backend actually used.
+    pub device: String,
+    /// Epoch the run resumed after (0 for a fresh run).
+    pub resumed_from: usize,
+}
+
+/// The files of a model directory.
+pub struct ModelDir(pub PathBuf);
+
+impl ModelDir {
+    /// Training configuration (JSON).
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.json")
+    }
+    /// Fitted normalisation (JSON).
+    pub fn normalizer(&self) -> PathBuf {
+        self.0.join("normalizer.json")
+    }
+    /// Final weights (burnpack).
+    pub fn weights(&self) -> PathBuf {
+        self.0.join("model.bpk")
+    }
+    /// Loss history (Parquet: epoch, loss, lr).
+    pub fn loss(&self) -> PathBuf {
+        self.0.join("loss.parquet")
+    }
+    /// Checkpoint directory.
+    pub fn checkpoint(&self) -> PathBuf {
+        self.0.join("checkpoint")
+    }
+}
+
+/// The saved description of a trained model: config plus input columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// hepae version that trained it.
+    pub hepae_version: String,
+    /// Training configuration.
+    pub config: TrainConfig,
+    /// Input column names.
+    pub columns: Vec<String>,
+    /// Arrow types of the input columns.
+    pub dtypes: Vec<String>,
+    /// Rows trained on.
+    pub rows: usize,
+}
+
+/// Picks the device for a backend request; returns it with a description.
+pub fn select_device(kind: BackendKind) -> (Device, String) {
+    match kind {
+        BackendKind::Cpu => (Device::flex(), "cpu (flex)".into()),
+        BackendKind::Wgpu => (Device::wgpu(DeviceKind::DefaultDevice), "wgpu".into()),
+        BackendKind::Auto => {
+            let gpus = Device::enumerate_physical();
+            match gpus.first() {
+                Some(g) => (
+                    Device::wgpu(DeviceKind::DefaultDevice),
+                    format!("wgpu ({})", g.name),
+                ),
+                None => (Device::flex(), "cpu (flex, no GPU adapter found)".into()),
+            }
+        }
+    }
+}
+
+/// Mixes the run seed with an epoch number (SplitMix64 finaliser).
+pub(crate) fn mix(seed: u64, k: u64) -> u64 {
+    let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Seeded Fisher-Yates permutation of 0..n.
+pub(crate) fn permutation(n: usize, seed: u64) -> Vec<u32> {
+    let mut p: Vec<u32> = (0..n as u32).collect();
+    let mut s = seed;
+    for i in (1..n).rev() {
+        s = mix(s, i as u64);
+        let j = (s % (i as u64 + 1)) as usize;
+        p.swap(i, j);
+    }
+    p
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
+    TrainError::Io(format!("{}: {e}", path.display()))
+}
+
+fn write_json(path: &Path, v: &impl Serialize) -> Result<(), TrainError> {
+    hepae_ingest::write_json_atomic(v, path).map_err(|e| TrainError::Io(e.to_string()))
+}
+
+/// Writes the loss history as Parquet (epoch, loss, lr).
+pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<(), TrainError> {
+    use arrow_array::{Float64Array, Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("epoch", DataType::Int64, false),
+        Field::new("loss", DataType::Float64, false),
+        Field::new("lr", DataType::Float64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(
+                history.iter().map(|h| h.epoch as i64),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                history.iter().map(|h| h.loss),
+            )),
+            Arc::new(Float64Array::from_iter_values(history.iter().map(|h| h.lr))),
+        ],
+    )
+    .map_err(|e| io_err(path, e))?;
+    hepae_ingest::write_parquet_atomic(&batch, path, &[], 3)
+        .map_err(|e| TrainError::Io(e.to_string()))
+}
+
+fn save_checkpoint(
+    dir: &Path,
+    model: &AutoEncoder,
+    optim: &ModuleOptimizer,
+    state: &State,
+) -> Result<(), TrainError> {
+    // Write a fresh directory, then swap it in, so a kill never leaves a torn checkpoint.
+    let tmp = dir.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    model
+        .clone()
+        .save_file(tmp.join("model.bpk"))
+        .map_err(|e| io_err(&tmp, format!("{e:?}")))?;
+    optim
+        .save(tmp.join("optimizer.bpk"))
+        .map_err(|e| io_err(&tmp, format!("{e:?}")))?;
+    write_json(&tmp.join("state.json"), state)?;
+    let old = dir.with_extension("old");
+    let _ = std::fs::remove_dir_all(&old);
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| io_err(dir, e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| io_err(dir, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// Mean batch loss over the whole (normalised) data without updating the model.
+fn mean_loss(model: &AutoEncoder, cfg: &TrainConfig, x: &[f32], n: usize, device: &Device) -> f64 {
+    let rows = x.len() / n;
+    let mut total = 0.0;
+    let mut batches = 0usize;
+    for start in (0..rows).step_by(cfg.batch_size) {
+        let end = (start + cfg.batch_size).min(rows);
+        let xb = Tensor::<2>::from_data(
+            TensorData::new(x[start * n..end * n].to_vec(), [end - start, n]),
+            device,
+        );
+        let f = model.forward(xb.clone(), true);
+        total += loss::total(model, cfg.model.kind, &cfg.loss, &xb, &f).into_scalar::<f32>() as f64;
+        batches += 1;
+    }
+    total / batches as f64
+}
+
+/// A trained model read back from its directory.
+pub struct LoadedModel {
+    /// The network (on the CPU device).
+    pub model: AutoEncoder,
+    /// Its description.
+    pub meta: ModelMeta,
+    /// The fitted normalisation.
+    pub normalizer: Normalizer,
+}
+
+/// Loads `model.bpk`, `config.json` and `normalizer.json` from a model directory.
+pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel, TrainError> {
+    let d = ModelDir(dir.to_path_buf());
+    let read = |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| io_err(&p, e));
+    let meta: ModelMeta =
+        serde_json::from_str(&read(d.config())?).map_err(|e| io_err(&d.config(), e))?;
+    let normalizer: Normalizer =
+        serde_json::from_str(&read(d.normalizer())?).map_err(|e| io_err(&d.normalizer(), e))?;
+    if normalizer.columns.len() != meta.columns.len() {
+        return Err(TrainError::Input(format!(
+            "{}: normalizer has {} columns, config {}",
+            dir.display(),
+            normalizer.columns.len(),
+            meta.columns.len()
+        )));
+    }
+    let record =
+        ModuleRecord::load(d.weights()).map_err(|e| io_err(&d.weights(), format!("{e:?}")))?;
+    let model = AutoEncoder::new(&meta.config.model, meta.columns.len(), device)
+        .try_load_record(record)
+        .map_err(|e| {
+            io_err(
+                &d.weights(),
+                format!("weights do not fit the configured network: {e:?}"),
+            )
+        })?;
+    Ok(LoadedModel {
+        model,
+        meta,
+        normalizer,
+    })
+}
+
+/// Options of one run that are not part of the model's identity.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Continue from the last checkpoint in the output directory.
+    pub resume: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Stop (as if killed) after this many epochs in this process; for tests of resume.
+    pub stop_after: Option<usize>,
+}
+
+/// Trains on `data`, writing everything into `out`.
+pub fn train(
+    data: &Matrix,
+    cfg: &TrainConfig,
+    out: &Path,
+    opts: &RunOptions,
+) -> Result<TrainOutcome, TrainError> {
+    if data.rows == 0 {
+        return Err(TrainError::Input("no rows to train on".into()));
+    }
+    if cfg.batch_size == 0 || cfg.lr <= 0.0 || cfg.model.latent == 0 {
+        return Err(TrainError::Config(
+            "batch_size, lr and latent must be positive".into(),
+        ));
+    }
+    let dir = ModelDir(out.to_path_buf());
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    let meta = ModelMeta {
+        hepae_version: env!("CARGO_PKG_VERSION").into(),
+        config: cfg.clone(),
+        columns: data.names.clone(),
+        dtypes: data.dtypes.clone(),
+        rows: data.rows,
+    };
+    let (device, device_name) = select_device(cfg.backend);
+    let device = device.autodiff();
+    let n = data.cols();
+
+    // Normalise once; the fit is part of the model.
+    let norm = Normalizer::fit(&data.values, &data.names, cfg.scaling, &cfg.log_columns);
+    let mut x = data.values.clone();
+    norm.apply(&mut x);
+
+    let ckpt = dir.checkpoint();
+    let mut optim = AdamConfig::new().init();
+    let mut model;
+    let mut state;
+    let mut resumed_from = 0;
+    if opts.resume && ckpt.join("state.json").exists() {
+        let saved: ModelMeta = serde_json::from_str(
+            &std::fs::read_to_string(dir.config()).map_err(|e| io_err(&dir.config(), e))?,
+        )
+        .map_err(|e| io_err(&dir.config(), e))?;
+        let mut same = saved.clone();
+        same.config.epochs = cfg.epochs;
+        same.hepae_version = meta.hepae_version.clone();
+        if same != meta {
+            return Err(TrainError::Config(format!(
+                "{}: cannot resume: the checkpoint was made with another configuration or data (only epochs may change)",
+                out.display()
+            )));
+        }
+        state = serde_json::from_str::<State>(
+            &std::fs::read_to_string(ckpt.join("state.json")).map_err(|e| io_err(&ckpt, e))?,
+        )
+        .map_err(|e| io_err(&ckpt, e))?;
+        device.seed(cfg.seed);
+        let record = ModuleRecord::load(ckpt.join("model.bpk"))
+            .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
+        model = AutoEncoder::new(&cfg.model, n, &device)
+            .try_load_record(record)
+            .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
+        optim = optim
+            .load(ckpt.join("optimizer.bpk"))
+            .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
+        resumed_from = state.epoch;
+    } else {
+        device.seed(cfg.seed);
+        model = AutoEncoder::new(&cfg.model, n, &device);
+        state = State {
+            epoch: 0,
+            lr: cfg.lr,
+            best: f64::INFINITY,
+            lr_wait: 0,
+            es_wait: 0,
+            stopped_early: false,
+            history: Vec::new(),
+        };
+        let _ = std::fs::remove_dir_all(&ckpt);
+        // Epoch 0: the loss of the untrained network, the reference for how far training got.
+        device.seed(mix(cfg.seed, 0));
+        let initial = mean_loss(&model, cfg, &x, n, &device);
+        state.history.push(EpochRecord {
+            epoch: 0,
+            loss: initial,
+            lr: cfg.lr,
+        });
+    }
+    write_json(&dir.config(), &meta)?;
+    write_json(&dir.normalizer(), &norm)?;
+
+    let pb = if opts.progress {
+        let pb = indicatif::ProgressBar::new(cfg.epochs as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} epoch {pos}/{len} {wide_bar} {msg}")
+                .expect("valid template"),
+        );
+        pb.set_position(state.epoch as u64);
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut buf = vec![0f32; cfg.batch_size * n];
+    let mut epochs_here = 0;
+    while state.epoch < cfg.epochs && !state.stopped_early {
+        let epoch = state.epoch + 1;
+        let t0 = std::time::Instant::now();
+        // Per-epoch seeds make a resumed run draw exactly what an uninterrupted one would.
+        device.seed(mix(cfg.seed, epoch as u64));
+        let perm = permutation(data.rows, mix(cfg.seed ^ 0xA5A5, epoch as u64));
+        let mut acc: Option<Tensor<1>> = None;
+        let mut batches = 0usize;
+        for chunk in perm.chunks(cfg.batch_size) {
+            let b = chunk.len();
+            for (k, &r) in chunk.iter().enumerate() {
+                let r = r as usize;
+                buf[k * n..(k + 1) * n].copy_from_slice(&x[r * n..(r + 1) * n]);
+            }
+            let xb =
+                Tensor::<2>::from_data(TensorData::new(buf[..b * n].to_vec(), [b, n]), &device);
+            let f = model.forward(xb.clone(), true);
+            let l = loss::total(&model, cfg.model.kind, &cfg.loss, &xb, &f);
+            let detached = l.clone().detach();
+            acc = Some(match acc {
+                Some(a) => a + detached,
+                None => detached,
+            });
+            let grads = GradientsParams::from_grads(l.backward(), &model);
+            model = optim.step(state.lr, model, grads);
+            batches += 1;
+        }
+        let epoch_loss =
+            acc.expect("at least one batch").into_scalar::<f32>() as f64 / batches as f64;
+        if !epoch_loss.is_finite() {
+            return Err(TrainError::Diverged(format!(
+                "loss became {epoch_loss} in epoch {epoch}; lower the learning rate"
+            )));
+        }
+        state.history.push(EpochRecord {
+            epoch,
+            loss: epoch_loss,
+            lr: state.lr,
+        });
+        if epoch_loss < state.best - cfg.min_delta {
+            state.best = epoch_loss;
+            state.lr_wait = 0;
+            state.es_wait = 0;
+        } else {
+            state.lr_wait += 1;
+            state.es_wait += 1;
+            if state.lr_wait > cfg.lr_patience {
+                state.lr = (state.lr * cfg.lr_factor).max(cfg.min_lr);
+                state.lr_wait = 0;
+            }
+            if state.es_wait >= cfg.early_stopping_patience {
+                state.stopped_early = true;
+            }
+        }
+        state.epoch = epoch;
+        let rate = data.rows as f64 / t0.elapsed().as_secs_f64();
+        pb.set_position(epoch as u64);
+        pb.set_message(format!(
+            "loss {epoch_loss:.4e} lr {:.1e} {rate:.0} samples/s",
+            state.lr
+        ));
+        let last = state.epoch >= cfg.epochs || state.stopped_early;
+        if last || (cfg.checkpoint_every > 0 && epoch % cfg.checkpoint_every == 0) {
+            save_checkpoint(&ckpt, &model, &optim, &state)?;
+        }
+        epochs_here += 1;
+        if opts.stop_after.is_some_and(|s| epochs_here >= s) && !last {
+            pb.abandon();
+            return Err(TrainError::Interrupted(epoch));
+        }
+    }
+    pb.finish_and_clear();
+    model
+        .clone()
+        .save_file(dir.weights())
+        .map_err(|e| io_err(&dir.weights(), format!("{e:?}")))?;
+    write_history(&dir.loss(), &state.history)?;
+    Ok(TrainOutcome {
+        history: state.history,
+        stopped_early: state.stopped_early,
+        device: device_name,
+        resumed_from,
+    })
+}

@@ -1,0 +1,128 @@
+//! Training on a few thousand real HEP2 stand-in jets (CPU flex backend).
+
+use hepae_ingest::{ingest, IngestSpec};
+use hepae_train::{load_model, train, BackendKind, Matrix, ModelKind, RunOptions, TrainConfig};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// burn seeds its CPU random generator process-wide: runs in one process must not overlap.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn data_dir() -> PathBuf {
+    match std::env::var_os("HEPAE_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    }
+}
+
+/// The first `rows` jets of the HEP2 stand-in after the thesis cuts.
+fn hep2(rows: usize) -> Matrix {
+    let spec = IngestSpec {
+        inputs: vec![data_dir().join("pythia/hep2_ttbar13tev_ak8gen_1.root")],
+        tree: "Events".into(),
+        collection: "GenJetAK8".into(),
+        columns: vec![],
+        cuts: vec![
+            "pt:1:8000".parse().unwrap(),
+            "mass:0.001:800".parse().unwrap(),
+        ],
+        drop_zero_columns: true,
+        drop_nonfinite: false,
+    };
+    let t = ingest(&spec, &|_| {}).unwrap();
+    let batch = t.batch.slice(0, rows);
+    hepae_train::data::from_batch(&batch, &[]).unwrap()
+}
+
+fn small(kind: ModelKind, epochs: usize) -> TrainConfig {
+    let mut c = TrainConfig::default();
+    c.model.kind = kind;
+    c.model.hidden = vec![64, 32];
+    c.model.latent = 4;
+    c.epochs = epochs;
+    c.batch_size = 128;
+    c.lr = 3e-3;
+    c.backend = BackendKind::Cpu;
+    c.seed = 7;
+    c.checkpoint_every = 1;
+    c
+}
+
+#[test]
+fn loss_falls_tenfold_for_ae_and_sae_and_vae_learns() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let m = hep2(3000);
+    assert_eq!(m.cols(), 8);
+    for kind in [ModelKind::Ae, ModelKind::Sae, ModelKind::Vae] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = small(kind, 40);
+        // The L1 term is a floor under the total loss; a smaller lambda keeps a 10x fall visible.
+        cfg.loss.l1 = 1e-4;
+        let out = train(&m, &cfg, dir.path(), &RunOptions::default()).unwrap();
+        let (first, last) = (out.history[0].loss, out.history.last().unwrap().loss);
+        // A VAE's loss keeps a KL term that buys reconstruction (beta = 1), so its
+        // total settles higher: on this sample it falls about 5x (see the issue note).
+        let want = if kind == ModelKind::Vae { 4.0 } else { 10.0 };
+        assert!(first / last >= want, "{kind:?}: loss {first} -> {last}");
+        assert!(dir.path().join("loss.parquet").exists());
+        assert!(dir.path().join("model.bpk").exists());
+    }
+}
+
+#[test]
+fn cpu_training_is_bitwise_repeatable_and_resume_matches() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let m = hep2(2000);
+    let cfg = small(ModelKind::Vae, 6);
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let ra = train(&m, &cfg, a.path(), &RunOptions::default()).unwrap();
+    let rb = train(&m, &cfg, b.path(), &RunOptions::default()).unwrap();
+    assert_eq!(ra.history, rb.history);
+    let weights = |d: &std::path::Path| {
+        load_model(d, &burn::prelude::Device::flex())
+            .unwrap()
+            .model
+            .flat_parameters()
+    };
+    let wa = weights(a.path());
+    assert!(wa.len() > 1000);
+    assert!(
+        wa == weights(b.path()),
+        "weights differ between identical runs"
+    );
+    // Interrupt after 3 epochs, then resume to the end.
+    let stopped = train(
+        &m,
+        &cfg,
+        c.path(),
+        &RunOptions {
+            stop_after: Some(3),
+            ..Default::default()
+        },
+    );
+    assert!(
+        matches!(stopped, Err(hepae_train::TrainError::Interrupted(3))),
+        "{:?}",
+        stopped.err()
+    );
+    let rc = train(
+        &m,
+        &cfg,
+        c.path(),
+        &RunOptions {
+            resume: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(rc.resumed_from, 3);
+    assert_eq!(rc.history, ra.history);
+    assert!(
+        wa == weights(c.path()),
+        "resumed run differs from an uninterrupted one"
+    );
+}
