@@ -29,28 +29,6 @@ fn fails(args: &[&str], out: &Path, must_mention: &[&str]) -> String {
     err
 }
 
-fn ingest_args<'a>(
-    input: &'a str,
-    tree: &'a str,
-    coll: &'a str,
-    cols: &'a str,
-    out: &'a str,
-) -> Vec<&'a str> {
-    vec![
-        "ingest",
-        "--input",
-        input,
-        "--tree",
-        tree,
-        "--collection",
-        coll,
-        "--columns",
-        cols,
-        "--out",
-        out,
-    ]
-}
-
 #[test]
 fn bad_inputs_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();

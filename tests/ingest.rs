@@ -206,61 +206,40 @@ fn ingest_reads_atlas_vectors_and_delphes_split_members() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("atlas.parquet");
     let atlas = data_file("root-formats/atlas_physlite_100events.root");
-    ok(&[
-        "ingest",
-        "--input",
+    let r = ingest_report(&ingest_args(
         &atlas,
-        "--tree",
         "CollectionTree",
-        "--collection",
         "AnalysisJetsAuxDyn",
-        "--columns",
         "pt,eta,phi,m",
-        "--out",
         out.to_str().unwrap(),
-    ]);
+    ));
     let g = json(&fixture(
         "golden/root-formats__atlas_physlite_100events.root.json",
     ));
-    let r = json(&dir.path().join("atlas.parquet.json"));
     assert_eq!(
         r["rows_after_cuts"],
         g["branches"]["AnalysisJetsAuxDyn.pt"]["count"]
     );
     let out = dir.path().join("delphes.parquet");
     let delphes = data_file("root-formats/delphes_10events.root");
-    ok(&[
-        "ingest",
-        "--input",
+    let r = ingest_report(&ingest_args(
         &delphes,
-        "--tree",
         "Delphes",
-        "--collection",
         "Jet",
-        "--columns",
         "PT,Eta,Mass",
-        "--out",
         out.to_str().unwrap(),
-    ]);
+    ));
     let g = json(&fixture("golden/root-formats__delphes_10events.root.json"));
-    let r = json(&dir.path().join("delphes.parquet.json"));
     assert_eq!(r["rows_after_cuts"], g["branches"]["Jet/Jet.PT"]["count"]);
     assert_eq!(r["columns"][0]["branch"], "Jet/Jet.PT");
     // Explicit NAME=BRANCH mapping, as AOD manifests use.
     let out = dir.path().join("map.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    let r = ingest_report(&ingest_args(
         &delphes,
-        "--tree",
         "Delphes",
-        "--collection",
         "Jet",
-        "--columns",
         "pt=Jet.PT,eta=Jet.Eta",
-        "--out",
         out.to_str().unwrap(),
-    ]);
-    let r = json(&dir.path().join("map.parquet.json"));
+    ));
     assert_eq!(r["columns"][0]["name"], "pt");
 }

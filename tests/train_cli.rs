@@ -8,19 +8,15 @@ fn train_writes_model_loss_history_and_plot() {
     let dir = tempfile::tempdir().unwrap();
     let jets = dir.path().join("jets.parquet");
     let nano = data_file("cms-opendata/nanoAOD_2015_CMS_Open_Data_ttbar.root");
-    ok(&[
-        "ingest",
-        "--input",
+    let mut args = ingest_args(
         &nano,
-        "--collection",
+        "Events",
         "Jet",
-        "--columns",
         "pt,eta,phi,mass,nConstituents",
-        "--cut",
-        "pt:15:8000",
-        "--out",
         jets.to_str().unwrap(),
-    ]);
+    );
+    args.extend(["--cut", "pt:15:8000"]);
+    ok(&args);
     let model = dir.path().join("model");
     let cfg = dir.path().join("train.yaml");
     std::fs::write(&cfg, "model:\n  kind: sae\n  hidden: [32, 16]\n  latent: 3\nepochs: 12\nbatch_size: 64\nlr: 0.003\nbackend: cpu\n").unwrap();

@@ -69,3 +69,33 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Arguments of `hepae ingest` for one input, tree, collection, column list and output.
+pub fn ingest_args<'a>(
+    input: &'a str,
+    tree: &'a str,
+    coll: &'a str,
+    cols: &'a str,
+    out: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "ingest",
+        "--input",
+        input,
+        "--tree",
+        tree,
+        "--collection",
+        coll,
+        "--columns",
+        cols,
+        "--out",
+        out,
+    ]
+}
+
+/// Runs `hepae ingest` (which must succeed) and returns its JSON report (`OUT.json`).
+pub fn ingest_report(args: &[&str]) -> serde_json::Value {
+    ok(args);
+    let out = args[args.iter().position(|a| *a == "--out").expect("--out") + 1];
+    json(Path::new(&format!("{out}.json")))
+}

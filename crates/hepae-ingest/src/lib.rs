@@ -147,32 +147,28 @@ fn resolve_columns(
     }
     let mut out = Vec::new();
     for c in columns {
-        if let Some(b) = &c.branch {
-            if tree.branch(b).is_none() {
-                return Err(IngestError::MissingBranch {
-                    file: file.to_path_buf(),
-                    tree: tree.path.clone(),
-                    collection: collection.into(),
-                    column: c.name.clone(),
-                    tried: b.clone(),
-                });
-            }
-            out.push((c.name.clone(), b.clone()));
-            continue;
-        }
-        let cands = candidates(collection, &c.name);
-        match cands.iter().find(|n| tree.branch(n).is_some()) {
-            Some(n) => out.push((c.name.clone(), tree.branch(n).unwrap().path.clone())),
-            None => {
-                return Err(IngestError::MissingBranch {
-                    file: file.to_path_buf(),
-                    tree: tree.path.clone(),
-                    collection: collection.into(),
-                    column: c.name.clone(),
-                    tried: cands.join(", "),
-                })
-            }
-        }
+        // An explicit branch is recorded as given; a derived one by its path.
+        let (cands, given) = match &c.branch {
+            Some(b) => (vec![b.clone()], true),
+            None => (candidates(collection, &c.name), false),
+        };
+        let Some(found) = cands.iter().find_map(|n| tree.branch(n).map(|b| (n, b))) else {
+            return Err(IngestError::MissingBranch {
+                file: file.to_path_buf(),
+                tree: tree.path.clone(),
+                collection: collection.into(),
+                column: c.name.clone(),
+                tried: cands.join(", "),
+            });
+        };
+        out.push((
+            c.name.clone(),
+            if given {
+                found.0.clone()
+            } else {
+                found.1.path.clone()
+            },
+        ));
     }
     Ok(out)
 }
@@ -206,7 +202,6 @@ fn default_columns(tree: &Tree, collection: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Reads one file: resolved columns, their decoded contents and per-event counts.
 /// One file's resolved (column, branch) names, decoded columns and event count.
 type FileData = (Vec<(String, String)>, Vec<Column>, u64);
 

@@ -198,34 +198,6 @@ impl Values {
         }
     }
 
-    /// Appends all values of another buffer of the same type (into the
-    /// capacity already reserved, or by taking `other` when `self` has none).
-    pub fn append(&mut self, other: Values) {
-        macro_rules! app {
-            ($($var:ident),*) => {
-                match (self, other) {
-                    $( (Values::$var(a), Values::$var(b)) => {
-                        if a.capacity() == 0 { *a = b } else { a.extend_from_slice(&b) }
-                    } )*
-                    (a, b) => panic!("append of {} values to a {} column", b.dtype().name(), a.dtype().name()),
-                }
-            };
-        }
-        app!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
-    }
-
-    /// The values whose `keep` flag is set, in order.
-    pub fn filter(&self, keep: &[bool]) -> Values {
-        macro_rules! f {
-            ($($var:ident),*) => {
-                match self {
-                    $( Values::$var(x) => Values::$var(x.iter().zip(keep).filter(|(_, k)| **k).map(|(a, _)| *a).collect()), )*
-                }
-            };
-        }
-        f!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
-    }
-
     /// Appends the values of `other` whose `keep` flag is set.
     pub fn extend_filtered(&mut self, other: &Values, keep: &[bool]) {
         macro_rules! ef {

@@ -3,7 +3,7 @@
 use crate::config::TrainConfig;
 use crate::model::AutoEncoder;
 use crate::trainer::select_device;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 
 /// Result of [`bench_steps`].
@@ -34,10 +34,7 @@ pub fn bench_steps(cfg: &TrainConfig, cols: usize, warmup: usize, steps: usize) 
     for i in 0..warmup + steps {
         let t0 = std::time::Instant::now();
         let x = Tensor::<2>::from_data(TensorData::new(data.clone(), [b, cols]), &device);
-        let f = model.forward(x.clone(), true);
-        let l = crate::loss::total(&model, cfg.model.kind, &cfg.loss, &x, &f);
-        let grads = GradientsParams::from_grads(l.backward(), &model);
-        model = optim.step(cfg.lr, model, grads);
+        model = crate::trainer::step(model, &mut optim, cfg, &x, cfg.lr).0;
         // Wait for the device so asynchronous backends are timed honestly.
         device.sync().expect("device sync");
         if i >= warmup {

@@ -201,11 +201,31 @@ fn mean_loss(model: &AutoEncoder, cfg: &TrainConfig, x: &[f32], n: usize, device
             TensorData::new(x[start * n..end * n].to_vec(), [end - start, n]),
             device,
         );
-        let f = model.forward(xb.clone(), true);
-        total += loss::total(model, cfg.model.kind, &cfg.loss, &xb, &f).into_scalar::<f32>() as f64;
+        total += batch_loss(model, cfg, &xb).into_scalar::<f32>() as f64;
         batches += 1;
     }
     total / batches as f64
+}
+
+/// Loss of one batch, VAE latents sampled as in training.
+fn batch_loss(model: &AutoEncoder, cfg: &TrainConfig, xb: &Tensor<2>) -> Tensor<1> {
+    let f = model.forward(xb.clone(), true);
+    loss::total(model, cfg.model.kind, &cfg.loss, xb, &f)
+}
+
+/// One optimiser step at learning rate `lr`; returns the updated model and
+/// the batch loss (detached from the graph).
+pub(crate) fn step(
+    model: AutoEncoder,
+    optim: &mut ModuleOptimizer,
+    cfg: &TrainConfig,
+    xb: &Tensor<2>,
+    lr: f64,
+) -> (AutoEncoder, Tensor<1>) {
+    let l = batch_loss(&model, cfg, xb);
+    let detached = l.clone().detach();
+    let grads = GradientsParams::from_grads(l.backward(), &model);
+    (optim.step(lr, model, grads), detached)
 }
 
 /// A trained model read back from its directory.
@@ -364,7 +384,6 @@ pub fn train(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut buf = vec![0f32; cfg.batch_size * n];
     let mut epochs_here = 0;
     while state.epoch < cfg.epochs && !state.stopped_early {
         let epoch = state.epoch + 1;
@@ -375,22 +394,18 @@ pub fn train(
         let mut acc: Option<Tensor<1>> = None;
         let mut batches = 0usize;
         for chunk in perm.chunks(cfg.batch_size) {
-            let b = chunk.len();
-            for (k, &r) in chunk.iter().enumerate() {
+            let mut rows = Vec::with_capacity(chunk.len() * n);
+            for &r in chunk {
                 let r = r as usize;
-                buf[k * n..(k + 1) * n].copy_from_slice(&x[r * n..(r + 1) * n]);
+                rows.extend_from_slice(&x[r * n..(r + 1) * n]);
             }
-            let xb =
-                Tensor::<2>::from_data(TensorData::new(buf[..b * n].to_vec(), [b, n]), &device);
-            let f = model.forward(xb.clone(), true);
-            let l = loss::total(&model, cfg.model.kind, &cfg.loss, &xb, &f);
-            let detached = l.clone().detach();
+            let xb = Tensor::<2>::from_data(TensorData::new(rows, [chunk.len(), n]), &device);
+            let (updated, l) = step(model, &mut optim, cfg, &xb, state.lr);
+            model = updated;
             acc = Some(match acc {
-                Some(a) => a + detached,
-                None => detached,
+                Some(a) => a + l,
+                None => l,
             });
-            let grads = GradientsParams::from_grads(l.backward(), &model);
-            model = optim.step(state.lr, model, grads);
             batches += 1;
         }
         let epoch_loss =
