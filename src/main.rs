@@ -1,5 +1,6 @@
 //! `hepae`: ROOT-aware autoencoder compression and anomaly detection for HEP.
 
+mod compress_cmd;
 mod inspect;
 mod train_cmd;
 
@@ -35,6 +36,11 @@ enum Command {
     Ingest(IngestArgs),
     /// Train an autoencoder (ae, sae, vae, beta_vae) on a Parquet table.
     Train(train_cmd::TrainArgs),
+    /// Compress a Parquet table with a trained model into an artifact directory
+    /// (latent space, model, residuals for error bounds, lossless columns).
+    Compress(compress_cmd::CompressArgs),
+    /// Rebuild the original table from an artifact, as Parquet or ROOT (`.root`).
+    Decompress(compress_cmd::DecompressArgs),
     /// Time training steps of the thesis network (for scripts/bench-train).
     #[command(hide = true)]
     BenchTrain(BenchTrainArgs),
@@ -104,6 +110,8 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(&a),
         Command::Ingest(a) => ingest(&a),
         Command::Train(a) => train_cmd::run(&a),
+        Command::Compress(a) => compress_cmd::run_compress(&a),
+        Command::Decompress(a) => compress_cmd::run_decompress(&a),
         Command::BenchTrain(a) => bench_train(&a),
     });
     match result {

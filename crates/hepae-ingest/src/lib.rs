@@ -10,7 +10,10 @@
 mod parquet_io;
 mod spec;
 
-pub use parquet_io::{read_parquet, write_json_atomic, write_parquet_atomic, DEFAULT_ZSTD_LEVEL};
+pub use parquet_io::{
+    parquet_bytes, read_parquet, write_json_atomic, write_parquet_atomic,
+    write_parquet_atomic_with, ParquetOptions, DEFAULT_ZSTD_LEVEL,
+};
 pub use spec::{ColumnSpec, Cut};
 
 use arrow_array::{ArrayRef, RecordBatch};

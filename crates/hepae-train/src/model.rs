@@ -22,6 +22,17 @@ pub struct AutoEncoder {
     variational: bool,
 }
 
+/// One exported parameter tensor (row-major `f32`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    /// Parameter name, e.g. `decoder.0.weight`.
+    pub name: String,
+    /// Shape: `[out, in]` for weights, `[out]` for biases.
+    pub shape: Vec<usize>,
+    /// Values, row-major.
+    pub data: Vec<f32>,
+}
+
 /// What one forward pass produces.
 pub struct Forward {
     /// Reconstruction of the input.
@@ -127,6 +138,51 @@ impl AutoEncoder {
         layers.extend(self.decoder.iter());
         layers.push(&self.output);
         layers
+    }
+
+    /// Every layer's weight (PyTorch layout `[out, in]`) and bias, named
+    /// `encoder.{i}`, `latent`, `logvar`, `decoder.{i}`, `output` plus
+    /// `.weight` / `.bias`, in forward order; for safetensors export and for
+    /// the plain-Rust encoder and decoder used by compression.
+    pub fn export_tensors(&self) -> Vec<NamedTensor> {
+        let mut named: Vec<(String, &Linear)> = Vec::new();
+        for (i, l) in self.encoder.iter().enumerate() {
+            named.push((format!("encoder.{i}"), l));
+        }
+        named.push(("latent".into(), &self.latent));
+        if let Some(l) = &self.logvar {
+            named.push(("logvar".into(), l));
+        }
+        for (i, l) in self.decoder.iter().enumerate() {
+            named.push((format!("decoder.{i}"), l));
+        }
+        named.push(("output".into(), &self.output));
+        let mut out = Vec::new();
+        for (name, l) in named {
+            let w = l.weight.val();
+            let [inputs, outputs] = w.dims();
+            let burn_layout = w.into_data().try_to_vec::<f32>().expect("f32 weights");
+            // burn stores [in, out]; PyTorch and safetensors users expect [out, in].
+            let mut data = vec![0f32; inputs * outputs];
+            for i in 0..inputs {
+                for o in 0..outputs {
+                    data[o * inputs + i] = burn_layout[i * outputs + o];
+                }
+            }
+            out.push(NamedTensor {
+                name: format!("{name}.weight"),
+                shape: vec![outputs, inputs],
+                data,
+            });
+            if let Some(b) = &l.bias {
+                out.push(NamedTensor {
+                    name: format!("{name}.bias"),
+                    shape: vec![outputs],
+                    data: b.val().into_data().try_to_vec::<f32>().expect("f32 bias"),
+                });
+            }
+        }
+        out
     }
 
     /// All weights and biases, layer by layer, as one vector (for comparisons and exports).

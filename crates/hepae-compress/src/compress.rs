@@ -1,0 +1,609 @@
+//! `compress`: table + trained model -> artifact directory.
+
+use crate::manifest::{
+    file_entry, sha256_hex, ColumnEntry, LatentEntry, Manifest, ModelEntry, Ratios, Sizes, Storage,
+    FORMAT, FORMAT_VERSION, MANIFEST,
+};
+use crate::mlp::Mlp;
+use crate::quant::{encode, reconstruct, Bound, Code};
+use crate::{column_f64, dtype_name, out_kind, CompressError, Result};
+use arrow_array::{
+    ArrayRef, Float16Array, Float32Array, Float64Array, Int32Array, RecordBatch, UInt16Array,
+    UInt32Array, UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use hepae_ingest::{write_parquet_atomic_with, ParquetOptions};
+use hepae_train::NamedTensor;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Floating-point type of the stored latent space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LatentDType {
+    /// IEEE float32.
+    #[default]
+    F32,
+    /// IEEE float16 (Parquet FLOAT16).
+    F16,
+    /// bfloat16 (stored as its uint16 bit pattern).
+    Bf16,
+}
+
+impl std::str::FromStr for LatentDType {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "f32" | "float32" => Ok(LatentDType::F32),
+            "f16" | "float16" => Ok(LatentDType::F16),
+            "bf16" | "bfloat16" => Ok(LatentDType::Bf16),
+            _ => Err(format!("unknown latent dtype '{s}' (f32, f16, bf16)")),
+        }
+    }
+}
+
+impl LatentDType {
+    /// Rounds a value to this type and back, exactly as storage does.
+    pub(crate) fn round_trip(self, v: f32) -> f32 {
+        match self {
+            LatentDType::F32 => v,
+            LatentDType::F16 => half::f16::from_f32(v).to_f32(),
+            LatentDType::Bf16 => half::bf16::from_f32(v).to_f32(),
+        }
+    }
+}
+
+/// Options of `compress` (also the `compress:` section of a pipeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompressOptions {
+    /// Latent storage type.
+    pub latent_dtype: LatentDType,
+    /// Per-column error bounds; the key `*` applies to every modelled column.
+    pub bounds: BTreeMap<String, Bound>,
+    /// Columns stored exactly (in addition to `event` and `file_index` and
+    /// every column the model does not take).
+    pub lossless: Vec<String>,
+    /// zstd level of every Parquet file and of the zstd Parquet baseline.
+    pub zstd_level: i32,
+}
+
+impl Default for CompressOptions {
+    fn default() -> Self {
+        CompressOptions {
+            latent_dtype: LatentDType::F32,
+            bounds: BTreeMap::new(),
+            lossless: Vec::new(),
+            zstd_level: 9,
+        }
+    }
+}
+
+/// Layer names of the exported network for `hidden` layers.
+pub(crate) fn layer_names(hidden: usize) -> (Vec<String>, Vec<String>) {
+    let mut enc: Vec<String> = (0..hidden).map(|i| format!("encoder.{i}")).collect();
+    enc.push("latent".into());
+    let mut dec: Vec<String> = (0..hidden).map(|i| format!("decoder.{i}")).collect();
+    dec.push("output".into());
+    (enc, dec)
+}
+
+/// Temporary sibling of `out`, renamed into place when complete.
+pub(crate) fn tmp_sibling(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "artifact".into());
+    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// An existing `out` may only be replaced when it is an artifact (or empty).
+fn check_replaceable(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    let empty = out
+        .read_dir()
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false);
+    if out.is_dir() && (empty || out.join(MANIFEST).is_file()) {
+        return Ok(());
+    }
+    Err(CompressError::Input(format!(
+        "{}: exists and is not a hepae artifact; refusing to replace it",
+        out.display()
+    )))
+}
+
+/// Writes the latent space (column-major `z0..`) in the stored dtype.
+fn latent_batch(z: &[f32], width: usize, dtype: LatentDType) -> Result<RecordBatch> {
+    let rows = z.len() / width.max(1);
+    let mut fields = Vec::new();
+    let mut cols: Vec<ArrayRef> = Vec::new();
+    for k in 0..width {
+        let col = (0..rows).map(|i| z[i * width + k]);
+        let name = format!("z{k}");
+        match dtype {
+            LatentDType::F32 => {
+                fields.push(Field::new(name, DataType::Float32, false));
+                cols.push(Arc::new(Float32Array::from_iter_values(col)));
+            }
+            LatentDType::F16 => {
+                fields.push(Field::new(name, DataType::Float16, false));
+                cols.push(Arc::new(Float16Array::from_iter_values(
+                    col.map(half::f16::from_f32),
+                )));
+            }
+            LatentDType::Bf16 => {
+                let meta = HashMap::from([("hepae.dtype".to_string(), "bfloat16".to_string())]);
+                fields.push(Field::new(name, DataType::UInt16, false).with_metadata(meta));
+                cols.push(Arc::new(UInt16Array::from_iter_values(
+                    col.map(|v| half::bf16::from_f32(v).to_bits()),
+                )));
+            }
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
+        .map_err(|e| CompressError::Io(format!("latent table: {e}")))
+}
+
+/// The safetensors file: every tensor as F32 plus a description.
+fn safetensors_bytes(tensors: &[NamedTensor], meta: HashMap<String, String>) -> Result<Vec<u8>> {
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                t.shape.clone(),
+            )
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(n, b, s)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                .map(|v| (n.clone(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| CompressError::Io(format!("safetensors: {e}")))?;
+    safetensors::tensor::serialize(views, Some(meta))
+        .map_err(|e| CompressError::Io(format!("safetensors: {e}")))
+}
+
+struct ColumnCodes {
+    codes: Option<Vec<i32>>,
+    escapes: Vec<(u64, f64)>,
+    max_abs_error: f64,
+    nonzero: u64,
+}
+
+fn code_column(
+    x: &[f64],
+    x_hat: &[f32],
+    n: usize,
+    j: usize,
+    dtype: &str,
+    bound: Option<&Bound>,
+) -> ColumnCodes {
+    let kind = out_kind(dtype);
+    let per_row: Vec<(i32, bool, f64)> = x
+        .par_iter()
+        .enumerate()
+        .map(|(i, &xi)| {
+            let xh = x_hat[i * n + j];
+            match bound {
+                None => (0, false, (reconstruct(xh, 0, 0.0, kind) - xi).abs()),
+                Some(b) => match encode(xi, xh, b, kind) {
+                    Code::Q(q) => {
+                        let r = reconstruct(xh, q, b.step(xh as f64), kind);
+                        (q, false, (r - xi).abs())
+                    }
+                    Code::Escape => (0, true, 0.0),
+                },
+            }
+        })
+        .collect();
+    let max_abs_error = per_row.iter().map(|r| r.2).fold(0.0, f64::max);
+    let escapes = per_row
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.1)
+        .map(|(i, _)| (i as u64, x[i]))
+        .collect();
+    let nonzero = per_row.iter().filter(|r| r.0 != 0).count() as u64;
+    ColumnCodes {
+        codes: bound.map(|_| per_row.iter().map(|r| r.0).collect()),
+        escapes,
+        max_abs_error,
+        nonzero,
+    }
+}
+
+/// Compresses the Parquet table `data` with the model in `model_dir` into the
+/// artifact directory `out` (written beside it, then renamed into place).
+pub fn compress(
+    data: &Path,
+    model_dir: &Path,
+    out: &Path,
+    opts: &CompressOptions,
+) -> Result<Manifest> {
+    check_replaceable(out)?;
+    let input = |m: String| CompressError::Input(format!("{}: {m}", data.display()));
+    let batch =
+        hepae_ingest::read_parquet(data).map_err(|e| CompressError::Input(e.to_string()))?;
+    let (device, _) = hepae_train::select_device(hepae_train::BackendKind::Cpu);
+    let loaded = hepae_train::load_model(model_dir, &device)
+        .map_err(|e| CompressError::Artifact(format!("model: {e}")))?;
+    let meta = &loaded.meta;
+    let schema = batch.schema();
+    let rows = batch.num_rows();
+
+    // Which columns go through the model.
+    for c in &meta.columns {
+        if schema.index_of(c).is_err() {
+            return Err(input(format!(
+                "the model in {} takes column '{c}' (its inputs: {}), which the table lacks",
+                model_dir.display(),
+                meta.columns.join(", ")
+            )));
+        }
+    }
+    for c in &opts.lossless {
+        if schema.index_of(c).is_err() {
+            return Err(input(format!("lossless column '{c}' is not in the table")));
+        }
+    }
+    for (c, b) in &opts.bounds {
+        if c != "*" && schema.index_of(c).is_err() {
+            return Err(input(format!(
+                "bound on column '{c}', which is not in the table"
+            )));
+        }
+        b.validate(c).map_err(input)?;
+    }
+    let modelled = |name: &str| {
+        meta.columns.iter().any(|c| c == name)
+            && !opts.lossless.iter().any(|c| c == name)
+            && !hepae_train::data::LABEL_COLUMNS.contains(&name)
+    };
+
+    let tensors = loaded.model.export_tensors();
+    let cfg = &meta.config;
+    let (enc_layers, dec_layers) = layer_names(cfg.model.hidden.len());
+    let what = format!("{}", model_dir.display());
+    let encoder = Mlp::from_tensors(&tensors, &enc_layers, cfg.model.activation, &what)?;
+    let decoder = Mlp::from_tensors(&tensors, &dec_layers, cfg.model.activation, &what)?;
+    if encoder.inputs() != meta.columns.len() || decoder.outputs() != meta.columns.len() {
+        return Err(CompressError::Artifact(format!(
+            "{what}: weights take {} inputs but config.json lists {} columns",
+            encoder.inputs(),
+            meta.columns.len()
+        )));
+    }
+
+    let matrix = hepae_train::data::from_batch(&batch, &meta.columns).map_err(input)?;
+    let n = meta.columns.len();
+    let mut x = matrix.values;
+    loaded.normalizer.apply(&mut x);
+    let mut z = encoder.forward(&x);
+    drop(x);
+    let width = encoder.outputs();
+    z.iter_mut()
+        .for_each(|v| *v = opts.latent_dtype.round_trip(*v));
+    let mut x_hat = decoder.forward(&z);
+    loaded.normalizer.invert(&mut x_hat);
+    let decoder_sha256 = sha256_hex(
+        &x_hat
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+
+    // Residual codes of bounded columns; error statistics of all modelled ones.
+    let mut columns = Vec::new();
+    let mut residual_fields = Vec::new();
+    let mut residual_cols: Vec<ArrayRef> = Vec::new();
+    let mut escapes: Vec<(u32, u64, f64)> = Vec::new();
+    let mut passthrough_idx = Vec::new();
+    for (ci, f) in schema.fields().iter().enumerate() {
+        let name = f.name();
+        let col = batch.column(ci);
+        if !modelled(name) {
+            passthrough_idx.push(ci);
+            columns.push(ColumnEntry {
+                name: name.clone(),
+                dtype: dtype_name(f.data_type())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| f.data_type().to_string()),
+                storage: Storage::Lossless,
+                bound: None,
+                max_abs_error: 0.0,
+                escapes: 0,
+                nonzero_codes: 0,
+            });
+            continue;
+        }
+        let dtype = dtype_name(f.data_type())
+            .ok_or_else(|| input(format!("column '{name}' has type {}", f.data_type())))?;
+        let values = column_f64(col).expect("numeric");
+        if matches!(dtype, "int64" | "uint64") {
+            if let Some(i) = values
+                .iter()
+                .position(|v| v.abs() > 9_007_199_254_740_992.0)
+            {
+                return Err(input(format!(
+                    "column '{name}' row {i}: {dtype} value beyond 2^53 cannot be modelled exactly; mark it lossless"
+                )));
+            }
+        }
+        let bound = match (opts.bounds.get(name.as_str()), opts.bounds.get("*")) {
+            (Some(a), Some(b)) => Some(a.merge(*b)),
+            (a, b) => a.or(b).copied(),
+        };
+        let j = meta.columns.iter().position(|c| c == name).unwrap();
+        let coded = code_column(&values, &x_hat, n, j, dtype, bound.as_ref());
+        if let Some(codes) = coded.codes {
+            residual_fields.push(Field::new(name.clone(), DataType::Int32, false));
+            residual_cols.push(Arc::new(Int32Array::from(codes)));
+        }
+        let cidx = columns.len() as u32;
+        escapes.extend(coded.escapes.iter().map(|(r, v)| (cidx, *r, *v)));
+        columns.push(ColumnEntry {
+            name: name.clone(),
+            dtype: dtype.into(),
+            storage: Storage::Model,
+            bound,
+            max_abs_error: coded.max_abs_error,
+            escapes: coded.escapes.len() as u64,
+            nonzero_codes: coded.nonzero,
+        });
+    }
+
+    // Write everything into a temporary directory.
+    let tmp = tmp_sibling(out);
+    let _ = std::fs::remove_dir_all(&tmp);
+    let result = (|| -> Result<Manifest> {
+        std::fs::create_dir_all(tmp.join("model")).map_err(|e| CompressError::io(&tmp, e))?;
+        let ing = |e: hepae_ingest::IngestError| CompressError::Io(e.to_string());
+        let plain = ParquetOptions::zstd(opts.zstd_level);
+        write_parquet_atomic_with(
+            &latent_batch(&z, width, opts.latent_dtype)?,
+            &tmp.join("latent.parquet"),
+            &[],
+            &ParquetOptions {
+                byte_stream_split: true,
+                ..plain
+            },
+        )
+        .map_err(ing)?;
+        if !residual_cols.is_empty() {
+            let rb = RecordBatch::try_new(Arc::new(Schema::new(residual_fields)), residual_cols)
+                .map_err(|e| CompressError::Io(e.to_string()))?;
+            // Codes are small integers: dictionary + RLE before zstd.
+            let opts_dict = ParquetOptions {
+                dictionary: true,
+                ..plain
+            };
+            write_parquet_atomic_with(&rb, &tmp.join("residuals.parquet"), &[], &opts_dict)
+                .map_err(ing)?;
+        }
+        if !escapes.is_empty() {
+            let eb = RecordBatch::try_new(
+                Arc::new(Schema::new(vec![
+                    Field::new("column", DataType::UInt32, false),
+                    Field::new("row", DataType::UInt64, false),
+                    Field::new("value", DataType::Float64, false),
+                ])),
+                vec![
+                    Arc::new(UInt32Array::from_iter_values(escapes.iter().map(|e| e.0))),
+                    Arc::new(UInt64Array::from_iter_values(escapes.iter().map(|e| e.1))),
+                    Arc::new(Float64Array::from_iter_values(escapes.iter().map(|e| e.2))),
+                ],
+            )
+            .map_err(|e| CompressError::Io(e.to_string()))?;
+            write_parquet_atomic_with(&eb, &tmp.join("escapes.parquet"), &[], &plain)
+                .map_err(ing)?;
+        }
+        if !passthrough_idx.is_empty() {
+            let pb = batch
+                .project(&passthrough_idx)
+                .map_err(|e| CompressError::Io(e.to_string()))?;
+            write_parquet_atomic_with(&pb, &tmp.join("passthrough.parquet"), &[], &plain)
+                .map_err(ing)?;
+        }
+        let md = hepae_train::ModelDir(model_dir.to_path_buf());
+        for (src, name) in [
+            (md.config(), "config.json"),
+            (md.normalizer(), "normalizer.json"),
+            (md.weights(), "model.bpk"),
+        ] {
+            std::fs::copy(&src, tmp.join("model").join(name))
+                .map_err(|e| CompressError::io(&src, e))?;
+        }
+        let st_meta = HashMap::from([
+            (
+                "producer".to_string(),
+                format!("hepae {}", env!("CARGO_PKG_VERSION")),
+            ),
+            (
+                "kind".to_string(),
+                serde_json::to_string(&cfg.model.kind).unwrap(),
+            ),
+            (
+                "activation".to_string(),
+                serde_json::to_string(&cfg.model.activation).unwrap(),
+            ),
+            (
+                "inputs".to_string(),
+                serde_json::to_string(&meta.columns).unwrap(),
+            ),
+            (
+                "layout".to_string(),
+                "weight [out, in] as torch.nn.Linear".to_string(),
+            ),
+        ]);
+        let st = safetensors_bytes(&tensors, st_meta)?;
+        let st_path = tmp.join("model/model.safetensors");
+        std::fs::write(&st_path, st).map_err(|e| CompressError::io(&st_path, e))?;
+
+        // Sizes and checksums from the files on disk.
+        let mut files = BTreeMap::new();
+        for name in [
+            "latent.parquet",
+            "residuals.parquet",
+            "escapes.parquet",
+            "passthrough.parquet",
+            "model/config.json",
+            "model/normalizer.json",
+            "model/model.bpk",
+            "model/model.safetensors",
+        ] {
+            let p = tmp.join(name);
+            if p.is_file() {
+                files.insert(name.to_string(), file_entry(&p)?);
+            }
+        }
+        let size = |names: &[&str]| -> u64 {
+            files
+                .iter()
+                .filter(|(k, _)| names.iter().any(|n| k.starts_with(n)))
+                .map(|(_, v)| v.bytes)
+                .sum()
+        };
+        let (gzip9_raw, zstd_parquet) = baselines(&batch, opts.zstd_level)?;
+        let numeric_cols = schema
+            .fields()
+            .iter()
+            .filter(|f| dtype_name(f.data_type()).is_some())
+            .count() as u64;
+        let mut sizes = Sizes {
+            raw_float32: rows as u64 * numeric_cols * 4,
+            latent: size(&["latent.parquet"]),
+            model: size(&["model/"]),
+            residuals: size(&["residuals.parquet", "escapes.parquet"]),
+            passthrough: size(&["passthrough.parquet"]),
+            manifest: 0,
+            artifact: 0,
+            gzip9_raw,
+            zstd_parquet,
+        };
+        let mut manifest = Manifest {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            hepae_version: env!("CARGO_PKG_VERSION").into(),
+            source: data.display().to_string(),
+            rows: rows as u64,
+            columns,
+            model: ModelEntry {
+                inputs: meta.columns.clone(),
+                decoder_layers: dec_layers,
+                encoder_layers: enc_layers,
+                train_config: cfg.clone(),
+            },
+            normalizer: loaded.normalizer.clone(),
+            latent: LatentEntry {
+                dtype: opts.latent_dtype,
+                width,
+            },
+            decoder_sha256,
+            files,
+            sizes: Sizes::default(),
+            ratios: Ratios::default(),
+        };
+        // The manifest counts itself: iterate until its size is stable; if
+        // the digits oscillate, reserve room and pad with JSON whitespace.
+        let others: u64 = manifest.files.values().map(|f| f.bytes).sum();
+        let mut render = |size: u64| {
+            sizes.manifest = size;
+            sizes.artifact = others + size;
+            manifest.sizes = sizes.clone();
+            manifest.ratios = ratios(&sizes);
+            serde_json::to_string_pretty(&manifest).unwrap()
+        };
+        let mut size = 0u64;
+        let mut text = render(size);
+        for _ in 0..10 {
+            if text.len() as u64 + 1 == size {
+                break;
+            }
+            size = text.len() as u64 + 1;
+            text = render(size);
+        }
+        if text.len() as u64 + 1 != size {
+            size = text.len() as u64 + 64;
+            text = render(size);
+        }
+        let pad = (size as usize).saturating_sub(text.len() + 1);
+        let text = format!("{text}{}\n", " ".repeat(pad));
+        let mp = tmp.join(MANIFEST);
+        std::fs::write(&mp, &text).map_err(|e| CompressError::io(&mp, e))?;
+        if std::fs::metadata(&mp).map(|m| m.len()).unwrap_or(0) != manifest.sizes.manifest {
+            return Err(CompressError::Io(format!(
+                "{}: manifest size did not settle",
+                mp.display()
+            )));
+        }
+        Ok(manifest)
+    })();
+    match result {
+        Ok(m) => {
+            if out.exists() {
+                std::fs::remove_dir_all(out).map_err(|e| CompressError::io(out, e))?;
+            }
+            if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(p).map_err(|e| CompressError::io(p, e))?;
+            }
+            std::fs::rename(&tmp, out).map_err(|e| CompressError::io(out, e))?;
+            Ok(m)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn ratios(s: &Sizes) -> Ratios {
+    let r = |d: u64| {
+        if d > 0 {
+            s.raw_float32 as f64 / d as f64
+        } else {
+            0.0
+        }
+    };
+    Ratios {
+        r: r(s.latent),
+        r_star: r(s.artifact),
+        gzip9: r(s.gzip9_raw),
+        zstd_parquet: r(s.zstd_parquet),
+    }
+}
+
+/// gzip -9 of the numeric columns as a row-major float32 table, and the whole
+/// table as lossless zstd Parquet at the same level as the artifact.
+fn baselines(batch: &RecordBatch, zstd_level: i32) -> Result<(u64, u64)> {
+    let cols: Vec<Vec<f64>> = batch.columns().iter().filter_map(column_f64).collect();
+    let (gz, pq) = rayon::join(
+        || {
+            let rows = batch.num_rows();
+            let mut raw = Vec::with_capacity(rows * cols.len() * 4);
+            for i in 0..rows {
+                for c in &cols {
+                    raw.extend((c[i] as f32).to_le_bytes());
+                }
+            }
+            let mut comp =
+                libdeflater::Compressor::new(libdeflater::CompressionLvl::new(9).unwrap());
+            let mut buf = vec![0u8; comp.gzip_compress_bound(raw.len())];
+            comp.gzip_compress(&raw, &mut buf)
+                .map_err(|e| CompressError::Io(format!("gzip baseline: {e:?}")))
+        },
+        || hepae_ingest::parquet_bytes(batch, &ParquetOptions::zstd(zstd_level)).map(|b| b.len()),
+    );
+    let pq = pq.map_err(|e| CompressError::Io(e.to_string()))?;
+    Ok((gz? as u64, pq as u64))
+}

@@ -1,0 +1,267 @@
+//! `decompress`: artifact directory -> the original table.
+
+use crate::manifest::{read_manifest, sha256_hex, Manifest, Storage};
+use crate::mlp::Mlp;
+use crate::quant::reconstruct;
+use crate::{array_from_f64, dtype_name, out_kind, CompressError, LatentDType, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float16Type, Float32Type, Float64Type, Int32Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use hepae_train::NamedTensor;
+use std::path::Path;
+use std::sync::Arc;
+
+fn read_table(dir: &Path, name: &str) -> Result<RecordBatch> {
+    hepae_ingest::read_parquet(&dir.join(name))
+        .map_err(|e| CompressError::Artifact(format!("{}: {e}", dir.display())))
+}
+
+/// Reads `model/model.safetensors` as F32 tensors.
+fn read_safetensors(path: &Path) -> Result<Vec<NamedTensor>> {
+    let art = |m: String| CompressError::Artifact(format!("{}: {m}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| art(e.to_string()))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| art(e.to_string()))?;
+    let mut out = Vec::new();
+    for name in st.names() {
+        let t = st.tensor(name).map_err(|e| art(e.to_string()))?;
+        if t.dtype() != safetensors::Dtype::F32 {
+            return Err(art(format!(
+                "tensor '{name}' is {:?}, expected F32",
+                t.dtype()
+            )));
+        }
+        out.push(NamedTensor {
+            name: name.to_string(),
+            shape: t.shape().to_vec(),
+            data: t
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Latent table -> row-major f32.
+fn latent_values(b: &RecordBatch, m: &Manifest, dir: &Path) -> Result<Vec<f32>> {
+    let art =
+        |s: String| CompressError::Artifact(format!("{}: latent.parquet: {s}", dir.display()));
+    let width = m.latent.width;
+    if b.num_columns() != width || b.num_rows() as u64 != m.rows {
+        return Err(art(format!(
+            "{} columns x {} rows, manifest says {width} x {}",
+            b.num_columns(),
+            b.num_rows(),
+            m.rows
+        )));
+    }
+    let rows = b.num_rows();
+    let mut z = vec![0f32; rows * width];
+    for (k, col) in b.columns().iter().enumerate() {
+        let vals: Vec<f32> = match (m.latent.dtype, col.data_type()) {
+            (LatentDType::F32, DataType::Float32) => {
+                col.as_primitive::<Float32Type>().values().to_vec()
+            }
+            (LatentDType::F16, DataType::Float16) => col
+                .as_primitive::<Float16Type>()
+                .values()
+                .iter()
+                .map(|v| v.to_f32())
+                .collect(),
+            (LatentDType::Bf16, DataType::UInt16) => col
+                .as_primitive::<UInt16Type>()
+                .values()
+                .iter()
+                .map(|v| half::bf16::from_bits(*v).to_f32())
+                .collect(),
+            (d, t) => return Err(art(format!("column {k} is {t}, manifest says {d:?}"))),
+        };
+        for (i, v) in vals.into_iter().enumerate() {
+            z[i * width + k] = v;
+        }
+    }
+    Ok(z)
+}
+
+/// Rebuilds the original table from an artifact directory (checksums,
+/// version and shapes checked first).
+pub fn restore(dir: &Path) -> Result<(Manifest, RecordBatch)> {
+    let m = read_manifest(dir)?;
+    let art = |s: String| CompressError::Artifact(format!("{}: {s}", dir.display()));
+    let st_path = dir.join("model/model.safetensors");
+    let tensors = read_safetensors(&st_path)?;
+    let what = st_path.display().to_string();
+    let decoder = Mlp::from_tensors(
+        &tensors,
+        &m.model.decoder_layers,
+        m.model.train_config.model.activation,
+        &what,
+    )?;
+    let n = m.model.inputs.len();
+    if decoder.outputs() != n {
+        return Err(art(format!(
+            "model/model.safetensors: the decoder outputs {} columns but the manifest's model has {n} inputs ({}): model from another artifact?",
+            decoder.outputs(),
+            m.model.inputs.join(", ")
+        )));
+    }
+    if decoder.inputs() != m.latent.width {
+        return Err(art(format!(
+            "model/model.safetensors: the decoder takes {} latent values but the manifest says {}",
+            decoder.inputs(),
+            m.latent.width
+        )));
+    }
+    if m.normalizer.columns.len() != n {
+        return Err(art(format!(
+            "manifest: normalizer has {} columns, model {n}",
+            m.normalizer.columns.len()
+        )));
+    }
+    let z = latent_values(&read_table(dir, "latent.parquet")?, &m, dir)?;
+    let mut x_hat = decoder.forward(&z);
+    m.normalizer.invert(&mut x_hat);
+    let sha = sha256_hex(
+        &x_hat
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    if sha != m.decoder_sha256 {
+        return Err(art(format!(
+            "the decoder output differs from compression time (sha256 {sha}, manifest {}); \
+             residuals and bounds cannot be trusted on this platform",
+            m.decoder_sha256
+        )));
+    }
+
+    let rows = m.rows as usize;
+    let has = |f: &str| m.files.contains_key(f);
+    let residuals = if has("residuals.parquet") {
+        Some(read_table(dir, "residuals.parquet")?)
+    } else {
+        None
+    };
+    let passthrough = if has("passthrough.parquet") {
+        Some(read_table(dir, "passthrough.parquet")?)
+    } else {
+        None
+    };
+    let mut escapes: Vec<Vec<(usize, f64)>> = vec![Vec::new(); m.columns.len()];
+    if has("escapes.parquet") {
+        let e = read_table(dir, "escapes.parquet")?;
+        let c = e.column(0).as_primitive::<UInt32Type>();
+        let r = e.column(1).as_primitive::<UInt64Type>();
+        let v = e.column(2).as_primitive::<Float64Type>();
+        for i in 0..e.num_rows() {
+            let (ci, row) = (c.value(i) as usize, r.value(i) as usize);
+            if ci >= m.columns.len() || row >= rows {
+                return Err(art(format!(
+                    "escapes.parquet: entry {i} points outside the table"
+                )));
+            }
+            escapes[ci].push((row, v.value(i)));
+        }
+    }
+
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for (ci, c) in m.columns.iter().enumerate() {
+        match c.storage {
+            Storage::Lossless => {
+                let p = passthrough.as_ref().ok_or_else(|| {
+                    art(format!(
+                        "passthrough.parquet missing for column '{}'",
+                        c.name
+                    ))
+                })?;
+                let idx = p
+                    .schema()
+                    .index_of(&c.name)
+                    .map_err(|_| art(format!("passthrough.parquet lacks column '{}'", c.name)))?;
+                let col = p.column(idx).clone();
+                if col.len() != rows {
+                    return Err(art(format!(
+                        "passthrough column '{}' has {} rows, manifest {rows}",
+                        c.name,
+                        col.len()
+                    )));
+                }
+                fields.push(p.schema().field(idx).clone());
+                arrays.push(col);
+            }
+            Storage::Model => {
+                let j = m
+                    .model
+                    .inputs
+                    .iter()
+                    .position(|x| x == &c.name)
+                    .ok_or_else(|| art(format!("column '{}' is not a model input", c.name)))?;
+                let kind = out_kind(&c.dtype);
+                let codes = match (&c.bound, &residuals) {
+                    (Some(_), Some(r)) => {
+                        let idx = r.schema().index_of(&c.name).map_err(|_| {
+                            art(format!("residuals.parquet lacks column '{}'", c.name))
+                        })?;
+                        if r.column(idx).data_type() != &DataType::Int32 || r.num_rows() != rows {
+                            return Err(art(format!(
+                                "residuals.parquet: column '{}' is not {rows} int32 codes",
+                                c.name
+                            )));
+                        }
+                        Some(r.column(idx).as_primitive::<Int32Type>().values().to_vec())
+                    }
+                    (Some(_), None) => {
+                        return Err(art(format!(
+                            "column '{}' is bounded but residuals.parquet is missing",
+                            c.name
+                        )))
+                    }
+                    _ => None,
+                };
+                let mut v: Vec<f64> = (0..rows)
+                    .map(|i| {
+                        let xh = x_hat[i * n + j];
+                        match (&c.bound, &codes) {
+                            (Some(b), Some(q)) => reconstruct(xh, q[i], b.step(xh as f64), kind),
+                            _ => reconstruct(xh, 0, 0.0, kind),
+                        }
+                    })
+                    .collect();
+                for &(row, val) in &escapes[ci] {
+                    v[row] = val;
+                }
+                let a = array_from_f64(&c.dtype, &v).ok_or_else(|| {
+                    art(format!(
+                        "column '{}': unsupported dtype {}",
+                        c.name, c.dtype
+                    ))
+                })?;
+                debug_assert_eq!(dtype_name(a.data_type()), Some(c.dtype.as_str()));
+                fields.push(Field::new(c.name.clone(), a.data_type().clone(), false));
+                arrays.push(a);
+            }
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .map_err(|e| art(format!("rebuilding the table: {e}")))?;
+    Ok((m, batch))
+}
+
+/// Decompresses `dir` to `out`: a ROOT file (TTree `tree`) when `out` ends in
+/// `.root`, zstd Parquet otherwise. Written to a temporary file, then renamed.
+pub fn decompress(dir: &Path, out: &Path, tree: &str) -> Result<(Manifest, RecordBatch)> {
+    let (m, batch) = restore(dir)?;
+    if out.extension().is_some_and(|e| e == "root") {
+        crate::write_root_atomic(&batch, out, tree)?;
+    } else {
+        let meta = vec![("hepae.restored_from".to_string(), dir.display().to_string())];
+        hepae_ingest::write_parquet_atomic(&batch, out, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)
+            .map_err(|e| CompressError::Io(e.to_string()))?;
+    }
+    Ok((m, batch))
+}

@@ -1,0 +1,158 @@
+//! # hepae-compress
+//!
+//! Turns a trained autoencoder into real compression. `compress` writes an
+//! artifact directory:
+//!
+//! ```text
+//! jets.hepae/
+//!   manifest.json         columns, dtypes, normalisation, model config, sizes, ratios, checksums
+//!   latent.parquet        latent space (f32, f16 or bf16), zstd
+//!   residuals.parquet     integer residual codes of error-bounded columns, zstd
+//!   escapes.parquet       values stored exactly where no code meets the bound
+//!   passthrough.parquet   lossless columns (event, file_index, chosen ones)
+//!   model/                config.json, normalizer.json, model.bpk (burn), model.safetensors
+//! ```
+//!
+//! `decompress` rebuilds the table with the original names, order and dtypes
+//! as Parquet or as a ROOT TTree.
+
+#![warn(missing_docs)]
+
+mod compress;
+mod decompress;
+pub mod manifest;
+pub mod mlp;
+pub mod quant;
+mod root_out;
+
+pub use compress::{compress, CompressOptions, LatentDType};
+pub use decompress::{decompress, restore};
+pub use manifest::{read_manifest, Manifest};
+pub use quant::Bound;
+pub use root_out::write_root_atomic;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{ArrayRef, BooleanArray, PrimitiveArray};
+use arrow_schema::DataType;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Errors of compression and decompression.
+#[derive(Debug, thiserror::Error)]
+pub enum CompressError {
+    /// Bad input table or options.
+    #[error("{0}")]
+    Input(String),
+    /// A missing, corrupt or mismatched artifact or model.
+    #[error("{0}")]
+    Artifact(String),
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl CompressError {
+    pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> CompressError {
+        CompressError::Io(format!("{}: {e}", path.display()))
+    }
+}
+
+/// Result of this crate.
+pub type Result<T> = std::result::Result<T, CompressError>;
+
+/// Lower-case name of a numeric Arrow type (`float32`, `int64`, `bool`), if the
+/// autoencoder can model it.
+pub fn dtype_name(dt: &DataType) -> Option<&'static str> {
+    Some(match dt {
+        DataType::Float32 => "float32",
+        DataType::Float64 => "float64",
+        DataType::Int8 => "int8",
+        DataType::Int16 => "int16",
+        DataType::Int32 => "int32",
+        DataType::Int64 => "int64",
+        DataType::UInt8 => "uint8",
+        DataType::UInt16 => "uint16",
+        DataType::UInt32 => "uint32",
+        DataType::UInt64 => "uint64",
+        DataType::Boolean => "bool",
+        _ => return None,
+    })
+}
+
+/// Output representation of a modelled dtype.
+pub(crate) fn out_kind(dtype: &str) -> quant::OutKind {
+    use quant::OutKind::*;
+    let int = |min: f64, max: f64| Int { min, max };
+    match dtype {
+        "float32" => F32,
+        "float64" => F64,
+        "int8" => int(i8::MIN as f64, i8::MAX as f64),
+        "int16" => int(i16::MIN as f64, i16::MAX as f64),
+        "int32" => int(i32::MIN as f64, i32::MAX as f64),
+        "int64" => int(i64::MIN as f64, i64::MAX as f64),
+        "uint8" => int(0.0, u8::MAX as f64),
+        "uint16" => int(0.0, u16::MAX as f64),
+        "uint32" => int(0.0, u32::MAX as f64),
+        "uint64" => int(0.0, u64::MAX as f64),
+        "bool" => int(0.0, 1.0),
+        _ => F64,
+    }
+}
+
+/// Exact values of a numeric column as f64 (64-bit integers beyond 2^53 are
+/// reported by the caller's range check).
+pub(crate) fn column_f64(a: &ArrayRef) -> Option<Vec<f64>> {
+    macro_rules! prim {
+        ($t:ty) => {
+            a.as_primitive::<$t>()
+                .values()
+                .iter()
+                .map(|v| *v as f64)
+                .collect()
+        };
+    }
+    Some(match a.data_type() {
+        DataType::Float32 => prim!(Float32Type),
+        DataType::Float64 => prim!(Float64Type),
+        DataType::Int8 => prim!(Int8Type),
+        DataType::Int16 => prim!(Int16Type),
+        DataType::Int32 => prim!(Int32Type),
+        DataType::Int64 => prim!(Int64Type),
+        DataType::UInt8 => prim!(UInt8Type),
+        DataType::UInt16 => prim!(UInt16Type),
+        DataType::UInt32 => prim!(UInt32Type),
+        DataType::UInt64 => prim!(UInt64Type),
+        DataType::Boolean => a
+            .as_boolean()
+            .iter()
+            .map(|v| v.unwrap_or(false) as u8 as f64)
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// Builds a column of `dtype` from values already representable in it.
+pub(crate) fn array_from_f64(dtype: &str, v: &[f64]) -> Option<ArrayRef> {
+    macro_rules! prim {
+        ($t:ty, $n:ty) => {
+            Arc::new(PrimitiveArray::<$t>::from_iter_values(
+                v.iter().map(|x| *x as $n),
+            )) as ArrayRef
+        };
+    }
+    Some(match dtype {
+        "float32" => prim!(Float32Type, f32),
+        "float64" => prim!(Float64Type, f64),
+        "int8" => prim!(Int8Type, i8),
+        "int16" => prim!(Int16Type, i16),
+        "int32" => prim!(Int32Type, i32),
+        "int64" => prim!(Int64Type, i64),
+        "uint8" => prim!(UInt8Type, u8),
+        "uint16" => prim!(UInt16Type, u16),
+        "uint32" => prim!(UInt32Type, u32),
+        "uint64" => prim!(UInt64Type, u64),
+        "bool" => Arc::new(BooleanArray::from_iter(v.iter().map(|x| Some(*x != 0.0)))),
+        _ => return None,
+    })
+}

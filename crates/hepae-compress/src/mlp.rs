@@ -1,0 +1,217 @@
+//! Plain-Rust forward passes of the encoder and decoder.
+//!
+//! Compression needs the decoder's output to be bit-identical at compress and
+//! at decompress time, on any machine, or the stored residuals would not
+//! restore values within their bounds. burn's kernels may reorder sums by
+//! backend and thread count, so both passes run here: every output is
+//! accumulated in a fixed order with separate IEEE multiply and add (Rust never
+//! contracts them into FMA), vectorised across outputs only.
+
+use crate::{CompressError, Result};
+use hepae_train::{Activation, NamedTensor};
+use rayon::prelude::*;
+
+/// One dense layer, weights stored `[in][out]` for the output-wise inner loop.
+#[derive(Debug, Clone)]
+struct Dense {
+    inputs: usize,
+    outputs: usize,
+    w: Vec<f32>,
+    b: Vec<f32>,
+}
+
+/// A stack of dense layers with an activation after every layer but the last.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    layers: Vec<Dense>,
+    activation: Activation,
+}
+
+const BLOCK_ROWS: usize = 256;
+
+impl Mlp {
+    /// Builds the network from exported tensors (`{name}.weight` `[out, in]`,
+    /// `{name}.bias` `[out]`) of the named layers, in order. `what` names the
+    /// source in errors.
+    pub fn from_tensors(
+        tensors: &[NamedTensor],
+        layers: &[String],
+        activation: Activation,
+        what: &str,
+    ) -> Result<Mlp> {
+        let find = |n: &str| tensors.iter().find(|t| t.name == n);
+        let mut out = Vec::new();
+        for name in layers {
+            let w = find(&format!("{name}.weight")).ok_or_else(|| {
+                CompressError::Artifact(format!("{what}: tensor '{name}.weight' missing"))
+            })?;
+            let b = find(&format!("{name}.bias")).ok_or_else(|| {
+                CompressError::Artifact(format!("{what}: tensor '{name}.bias' missing"))
+            })?;
+            let (outputs, inputs) = match w.shape[..] {
+                [o, i] if o * i == w.data.len() => (o, i),
+                _ => {
+                    return Err(CompressError::Artifact(format!(
+                        "{what}: tensor '{name}.weight' has shape {:?}",
+                        w.shape
+                    )))
+                }
+            };
+            if b.data.len() != outputs {
+                return Err(CompressError::Artifact(format!(
+                    "{what}: '{name}.bias' has {} values for {outputs} outputs",
+                    b.data.len()
+                )));
+            }
+            if let Some(prev) = out.last().map(|d: &Dense| d.outputs) {
+                if prev != inputs {
+                    return Err(CompressError::Artifact(format!(
+                        "{what}: layer '{name}' takes {inputs} inputs but the layer before gives {prev}"
+                    )));
+                }
+            }
+            let mut wt = vec![0f32; inputs * outputs];
+            for o in 0..outputs {
+                for i in 0..inputs {
+                    wt[i * outputs + o] = w.data[o * inputs + i];
+                }
+            }
+            out.push(Dense {
+                inputs,
+                outputs,
+                w: wt,
+                b: b.data.clone(),
+            });
+        }
+        if out.is_empty() {
+            return Err(CompressError::Artifact(format!("{what}: no layers")));
+        }
+        Ok(Mlp {
+            layers: out,
+            activation,
+        })
+    }
+
+    /// Width of the input.
+    pub fn inputs(&self) -> usize {
+        self.layers[0].inputs
+    }
+
+    /// Width of the output.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().unwrap().outputs
+    }
+
+    fn act(&self, v: &mut [f32]) {
+        match self.activation {
+            Activation::LeakyRelu => v.iter_mut().for_each(|x| {
+                if *x < 0.0 {
+                    *x *= 0.01
+                }
+            }),
+            Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+            Activation::Tanh => v.iter_mut().for_each(|x| *x = x.tanh()),
+            Activation::Elu => v.iter_mut().for_each(|x| {
+                if *x < 0.0 {
+                    *x = x.exp_m1()
+                }
+            }),
+        }
+    }
+
+    /// Runs a row-major `rows x inputs()` matrix through the network.
+    /// The result does not depend on the thread count.
+    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let n_in = self.inputs();
+        let n_out = self.outputs();
+        let rows = x.len() / n_in;
+        let mut out = vec![0f32; rows * n_out];
+        out.par_chunks_mut(BLOCK_ROWS * n_out)
+            .zip(x.par_chunks(BLOCK_ROWS * n_in))
+            .for_each(|(o, xi)| self.forward_block(xi, o));
+        out
+    }
+
+    fn forward_block(&self, x: &[f32], out: &mut [f32]) {
+        let rows = x.len() / self.inputs();
+        let mut cur = x.to_vec();
+        let last = self.layers.len() - 1;
+        for (k, l) in self.layers.iter().enumerate() {
+            let mut next = vec![0f32; rows * l.outputs];
+            for r in 0..rows {
+                let h = &cur[r * l.inputs..(r + 1) * l.inputs];
+                let o = &mut next[r * l.outputs..(r + 1) * l.outputs];
+                o.copy_from_slice(&l.b);
+                for (i, &hi) in h.iter().enumerate() {
+                    let wi = &l.w[i * l.outputs..(i + 1) * l.outputs];
+                    for (oj, &wij) in o.iter_mut().zip(wi) {
+                        *oj += wij * hi;
+                    }
+                }
+            }
+            if k != last {
+                self.act(&mut next);
+            }
+            cur = next;
+        }
+        out.copy_from_slice(&cur);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str, shape: Vec<usize>, data: Vec<f32>) -> NamedTensor {
+        NamedTensor {
+            name: name.into(),
+            shape,
+            data,
+        }
+    }
+
+    #[test]
+    fn two_layer_forward_matches_hand_computation() {
+        // a: 2 -> 2, weights [out, in] = [[1, 2], [-3, 1]], bias [0, 0.5]; b: 2 -> 1, [[2, 1]], bias [1]
+        let ts = vec![
+            t("a.weight", vec![2, 2], vec![1.0, 2.0, -3.0, 1.0]),
+            t("a.bias", vec![2], vec![0.0, 0.5]),
+            t("b.weight", vec![1, 2], vec![2.0, 1.0]),
+            t("b.bias", vec![1], vec![1.0]),
+        ];
+        let m = Mlp::from_tensors(
+            &ts,
+            &["a".into(), "b".into()],
+            Activation::LeakyRelu,
+            "test",
+        )
+        .unwrap();
+        // row (1, 1): a = (3, -1.5) -> leaky (3, -0.015) -> b = 2*3 - 0.015 + 1 = 6.985
+        let y = m.forward(&[1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(y.len(), 2);
+        assert!((y[0] - 6.985).abs() < 1e-6, "{}", y[0]);
+        // row (0, 0): a = (0, 0.5) -> b = 0.5 + 1
+        assert_eq!(y[1], 1.5);
+    }
+
+    #[test]
+    fn missing_and_mismatched_tensors_are_reported() {
+        let ts = vec![
+            t("a.weight", vec![2, 3], vec![0.0; 6]),
+            t("a.bias", vec![2], vec![0.0; 2]),
+            t("b.weight", vec![1, 3], vec![0.0; 3]),
+            t("b.bias", vec![1], vec![0.0]),
+        ];
+        let e = Mlp::from_tensors(&ts, &["a".into(), "c".into()], Activation::Relu, "m")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'c.weight' missing"), "{e}");
+        let e = Mlp::from_tensors(&ts, &["a".into(), "b".into()], Activation::Relu, "m")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("takes 3 inputs but the layer before gives 2"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! `hepae compress` and `hepae decompress`.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use hepae_compress::{Bound, CompressOptions, LatentDType, Manifest};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct CompressArgs {
+    /// Input table (Parquet from `hepae ingest`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Trained model directory (from `hepae train`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Output artifact directory (replaced if it is an earlier artifact).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// YAML compression options (latent_dtype, bounds, lossless, zstd_level); flags add to it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Per-value error bound COLUMN:abs:VALUE or COLUMN:rel:VALUE (repeatable; COLUMN `*` = every modelled column).
+    #[arg(long = "bound")]
+    bounds: Vec<String>,
+    /// Store this column exactly (repeatable).
+    #[arg(long)]
+    lossless: Vec<String>,
+    /// Latent storage type: f32, f16, bf16.
+    #[arg(long)]
+    latent_dtype: Option<LatentDType>,
+    /// zstd level of the artifact's Parquet files (1-22).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=22))]
+    zstd_level: Option<i32>,
+}
+
+#[derive(Args)]
+pub struct DecompressArgs {
+    /// Artifact directory (from `hepae compress`).
+    artifact: PathBuf,
+    /// Output: `.root` writes a ROOT TTree, anything else zstd Parquet.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// TTree name for ROOT output.
+    #[arg(long, default_value = "Events")]
+    tree: String,
+}
+
+/// Reads strict YAML compression options.
+pub fn read_options(path: &std::path::Path) -> Result<CompressOptions> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// `COLUMN:abs:1e-3` -> (column, bound).
+fn parse_bound(s: &str) -> Result<(String, Bound)> {
+    let (col, rest) = s
+        .split_once(':')
+        .with_context(|| format!("--bound '{s}': expected COLUMN:abs:VALUE or COLUMN:rel:VALUE"))?;
+    let b: Bound = rest
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--bound '{s}': {e}"))?;
+    Ok((col.to_string(), b))
+}
+
+fn mb(b: u64) -> String {
+    format!("{:.3} MB", b as f64 / 1e6)
+}
+
+pub fn run_compress(a: &CompressArgs) -> Result<()> {
+    let mut opts = match &a.config {
+        Some(p) => read_options(p)?,
+        None => CompressOptions::default(),
+    };
+    for s in &a.bounds {
+        let (c, b) = parse_bound(s)?;
+        let merged = opts.bounds.get(&c).map_or(b, |old| old.merge(b));
+        opts.bounds.insert(c, merged);
+    }
+    opts.lossless.extend(a.lossless.iter().cloned());
+    if let Some(d) = a.latent_dtype {
+        opts.latent_dtype = d;
+    }
+    if let Some(l) = a.zstd_level {
+        opts.zstd_level = l;
+    }
+    let t0 = std::time::Instant::now();
+    let m = hepae_compress::compress(&a.data, &a.model, &a.out, &opts)?;
+    print_summary(&m, &a.out);
+    eprintln!("  took {:.2} s", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn print_summary(m: &Manifest, out: &std::path::Path) {
+    let s = &m.sizes;
+    let r = &m.ratios;
+    eprintln!(
+        "compressed {} rows x {} columns into {}",
+        m.rows,
+        m.columns.len(),
+        out.display()
+    );
+    eprintln!("  raw float32 table     {:>12}", mb(s.raw_float32));
+    eprintln!(
+        "  latent ({} x {:?})      {:>12}   R  = {:.2}",
+        m.latent.width,
+        m.latent.dtype,
+        mb(s.latent),
+        r.r
+    );
+    eprintln!(
+        "  whole artifact        {:>12}   R* = {:.2}  (latent {}, model {}, residuals {}, passthrough {}, manifest {})",
+        mb(s.artifact),
+        r.r_star,
+        mb(s.latent),
+        mb(s.model),
+        mb(s.residuals),
+        mb(s.passthrough),
+        mb(s.manifest)
+    );
+    eprintln!(
+        "  gzip -9 of raw        {:>12}   R  = {:.2}",
+        mb(s.gzip9_raw),
+        r.gzip9
+    );
+    eprintln!(
+        "  zstd Parquet          {:>12}   R  = {:.2}  (lossless)",
+        mb(s.zstd_parquet),
+        r.zstd_parquet
+    );
+    for c in m.columns.iter().filter(|c| c.bound.is_some()) {
+        let b = c.bound.unwrap();
+        let rows = m.rows.max(1) as f64;
+        eprintln!(
+            "  bound {:<16} {}{}: max |error| {:.3e}, {:.1}% non-zero codes, {} exact escapes",
+            c.name,
+            b.abs.map(|v| format!("abs {v:e} ")).unwrap_or_default(),
+            b.rel.map(|v| format!("rel {v:e}")).unwrap_or_default(),
+            c.max_abs_error,
+            100.0 * c.nonzero_codes as f64 / rows,
+            c.escapes
+        );
+    }
+}
+
+pub fn run_decompress(a: &DecompressArgs) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let (m, batch) = hepae_compress::decompress(&a.artifact, &a.out, &a.tree)?;
+    eprintln!(
+        "restored {} rows x {} columns (artifact by hepae {}) into {} in {:.2} s",
+        batch.num_rows(),
+        batch.num_columns(),
+        m.hepae_version,
+        a.out.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
