@@ -102,9 +102,11 @@ fn print_summary(m: &Manifest, out: &std::path::Path) {
     );
     eprintln!("  raw float32 table     {:>12}", mb(s.raw_float32));
     eprintln!(
-        "  latent ({} x {:?})      {:>12}   R  = {:.2}",
+        "  latent ({} x {})      {:>12}   R  = {:.2}",
         m.latent.width,
-        m.latent.dtype,
+        serde_json::to_string(&m.latent.dtype)
+            .unwrap_or_default()
+            .trim_matches('"'),
         mb(s.latent),
         r.r
     );

@@ -3,6 +3,7 @@
 mod compress_cmd;
 mod inspect;
 mod train_cmd;
+mod validate_cmd;
 
 // Large column buffers are allocated and freed per basket; mimalloc reuses
 // them where glibc would unmap and page-fault them in again.
@@ -41,6 +42,9 @@ enum Command {
     Compress(compress_cmd::CompressArgs),
     /// Rebuild the original table from an artifact, as Parquet or ROOT (`.root`).
     Decompress(compress_cmd::DecompressArgs),
+    /// Judge a compression: residual/response statistics and outliers, PCA and
+    /// gzip baselines, W/top mass-peak fits, plots, index.html, summary.json.
+    Validate(validate_cmd::ValidateArgs),
     /// Time training steps of the thesis network (for scripts/bench-train).
     #[command(hide = true)]
     BenchTrain(BenchTrainArgs),
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
         Command::Train(a) => train_cmd::run(&a),
         Command::Compress(a) => compress_cmd::run_compress(&a),
         Command::Decompress(a) => compress_cmd::run_decompress(&a),
+        Command::Validate(a) => validate_cmd::run(&a),
         Command::BenchTrain(a) => bench_train(&a),
     });
     match result {

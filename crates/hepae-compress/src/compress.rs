@@ -583,27 +583,32 @@ fn ratios(s: &Sizes) -> Ratios {
     }
 }
 
-/// gzip -9 of the numeric columns as a row-major float32 table, and the whole
-/// table as lossless zstd Parquet at the same level as the artifact.
-fn baselines(batch: &RecordBatch, zstd_level: i32) -> Result<(u64, u64)> {
+/// Bytes of the numeric columns as a row-major float32 table, and of its
+/// gzip -9 (libdeflate level 9, gzip container): the baseline of the thesis.
+pub fn gzip9_of_raw_float32(batch: &RecordBatch) -> Result<(u64, u64)> {
     let cols: Vec<Vec<f64>> = batch.columns().iter().filter_map(column_f64).collect();
+    let rows = batch.num_rows();
+    let mut raw = Vec::with_capacity(rows * cols.len() * 4);
+    for i in 0..rows {
+        for c in &cols {
+            raw.extend((c[i] as f32).to_le_bytes());
+        }
+    }
+    let mut comp = libdeflater::Compressor::new(libdeflater::CompressionLvl::new(9).unwrap());
+    let mut buf = vec![0u8; comp.gzip_compress_bound(raw.len())];
+    let n = comp
+        .gzip_compress(&raw, &mut buf)
+        .map_err(|e| CompressError::Io(format!("gzip baseline: {e:?}")))?;
+    Ok((raw.len() as u64, n as u64))
+}
+
+/// gzip -9 of the raw float32 table, and the whole table as lossless zstd
+/// Parquet at the same level as the artifact.
+fn baselines(batch: &RecordBatch, zstd_level: i32) -> Result<(u64, u64)> {
     let (gz, pq) = rayon::join(
-        || {
-            let rows = batch.num_rows();
-            let mut raw = Vec::with_capacity(rows * cols.len() * 4);
-            for i in 0..rows {
-                for c in &cols {
-                    raw.extend((c[i] as f32).to_le_bytes());
-                }
-            }
-            let mut comp =
-                libdeflater::Compressor::new(libdeflater::CompressionLvl::new(9).unwrap());
-            let mut buf = vec![0u8; comp.gzip_compress_bound(raw.len())];
-            comp.gzip_compress(&raw, &mut buf)
-                .map_err(|e| CompressError::Io(format!("gzip baseline: {e:?}")))
-        },
+        || gzip9_of_raw_float32(batch),
         || hepae_ingest::parquet_bytes(batch, &ParquetOptions::zstd(zstd_level)).map(|b| b.len()),
     );
     let pq = pq.map_err(|e| CompressError::Io(e.to_string()))?;
-    Ok((gz? as u64, pq as u64))
+    Ok((gz?.1, pq as u64))
 }

@@ -240,3 +240,111 @@ mod tests {
         }
     }
 }
+
+/// One box of a box plot: quartiles, median and whisker ends.
+#[derive(Debug, Clone, Copy)]
+pub struct BoxItem<'a> {
+    /// Category label under the box.
+    pub label: &'a str,
+    /// Lower whisker end.
+    pub lo: f64,
+    /// First quartile.
+    pub q1: f64,
+    /// Median.
+    pub median: f64,
+    /// Third quartile.
+    pub q3: f64,
+    /// Upper whisker end.
+    pub hi: f64,
+}
+
+/// Draws one box per item (PNG or SVG by extension), as in the Baler thesis'
+/// response and residual figures.
+pub fn box_plot(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    items: &[BoxItem],
+) -> Result<(), PlotError> {
+    ensure_font()?;
+    if path.extension().is_some_and(|e| e == "svg") {
+        let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+        draw_boxes(root, title, y_label, items).map_err(|e| draw_err(path, e))
+    } else {
+        let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+        draw_boxes(root, title, y_label, items).map_err(|e| draw_err(path, e))
+    }
+}
+
+fn draw_boxes<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    y_label: &str,
+    items: &[BoxItem],
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let finite = items
+        .iter()
+        .flat_map(|b| [b.lo, b.hi])
+        .filter(|v| v.is_finite());
+    let (mut y0, mut y1) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !y0.is_finite() {
+        return Err("nothing to plot".into());
+    }
+    if y1 <= y0 {
+        y0 -= 1e-12_f64.max(y0.abs() * 1e-3);
+        y1 += 1e-12_f64.max(y1.abs() * 1e-3);
+    }
+    let pad = (y1 - y0) * 0.05;
+    let n = items.len();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(60)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, y0 - pad..y1 + pad)
+        .map_err(|e| e.to_string())?;
+    let label = |v: &f64| {
+        let i = v.round();
+        if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            items[i as usize].label.to_string()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_labels(n.max(1))
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v| fmt_tick(*v))
+        .y_desc(y_label)
+        .label_style(("sans-serif", 14))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let color = PALETTE[0];
+    for (i, b) in items.iter().enumerate() {
+        let x = i as f64;
+        let w = 0.3;
+        let style = color.stroke_width(2);
+        let lines = vec![
+            vec![(x, b.lo), (x, b.q1)],
+            vec![(x, b.q3), (x, b.hi)],
+            vec![(x - w / 2.0, b.lo), (x + w / 2.0, b.lo)],
+            vec![(x - w / 2.0, b.hi), (x + w / 2.0, b.hi)],
+            vec![(x - w, b.median), (x + w, b.median)],
+        ];
+        chart
+            .draw_series(lines.into_iter().map(|l| PathElement::new(l, style)))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x - w, b.q1), (x + w, b.q3)],
+                color.mix(0.25).filled(),
+            )))
+            .map_err(|e| e.to_string())?;
+    }
+    root.present().map_err(|e| e.to_string())
+}
