@@ -59,6 +59,13 @@ pub fn run(a: &ValidateArgs) -> Result<()> {
     }
     for f in &s.fits {
         let p = &f.fit;
+        if !p.converged {
+            eprintln!(
+                "  fit {:<4} {:<8} not fitted ({} entries in [{}, {}] GeV)",
+                p.window, f.sample, p.entries, p.lo, p.hi
+            );
+            continue;
+        }
         eprintln!(
             "  fit {:<4} {:<8} mean {:7.2} ± {:.2} GeV  sigma {:6.2} ± {:.2}  chi2/ndf {:.1}/{}",
             p.window, f.sample, p.mean, p.mean_err, p.sigma, p.sigma_err, p.chi2, p.ndf

@@ -82,6 +82,9 @@ pub struct PeakFit {
     pub at_limit: bool,
 }
 
+/// Fewest entries in a window for a fit to be attempted.
+pub const MIN_FIT_ENTRIES: u64 = 50;
+
 /// Gaussian peak plus exponential background; `p` = [N, mean, sigma, A, slope].
 pub fn model(p: &[f64], m: f64, lo: f64) -> f64 {
     p[0] * (-0.5 * ((m - p[1]) / p[2]).powi(2)).exp() + p[3] * (-p[4] * (m - lo)).exp()
@@ -171,7 +174,12 @@ pub fn fit_peak(
             limits(None, None),
         ],
     };
-    let status = f.mpfit(&mut p);
+    // A handful of entries cannot constrain five parameters: report no fit.
+    let status = if entries < MIN_FIT_ENTRIES {
+        Err(rmpfit::MPError::Empty)
+    } else {
+        f.mpfit(&mut p)
+    };
     let ndf = bins.saturating_sub(5);
     let fit = match status {
         Ok(s) => PeakFit {

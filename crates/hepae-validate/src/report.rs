@@ -180,6 +180,14 @@ fn markdown(s: &Summary) -> String {
         let _ = writeln!(md, "|---|---|---:|---:|---:|---:|");
         for f in &s.fits {
             let p = &f.fit;
+            if !p.converged {
+                let _ = writeln!(
+                    md,
+                    "| {} [{}, {}] | {} | not fitted | | | {} |",
+                    p.window, p.lo, p.hi, f.sample, p.entries
+                );
+                continue;
+            }
             let _ = writeln!(
                 md,
                 "| {} [{}, {}] | {} | {:.2} ± {:.2} | {:.2} ± {:.2} | {:.1}/{} | {} |",
@@ -199,6 +207,16 @@ fn markdown(s: &Summary) -> String {
     }
     md
 }
+
+/// Marks on `<body>` how many images loaded and which did not, so a headless
+/// browser's DOM dump shows whether the report renders completely
+/// (`scripts/check-report`).
+const IMAGE_CHECK: &str = "<script>window.addEventListener('load', () => {\
+const imgs = Array.from(document.images);\
+const bad = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));\
+document.body.dataset.imagesLoaded = String(imgs.length - bad.length);\
+document.body.dataset.imagesTotal = String(imgs.length);\
+document.body.dataset.imagesBroken = bad.join(' ');});</script>\n";
 
 /// Minimal Markdown-table-to-HTML for the report (our tables only).
 fn html(s: &Summary, md: &str) -> String {
@@ -253,7 +271,7 @@ fn html(s: &Summary, md: &str) -> String {
         );
     }
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>hepae validation</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}th{{background:#eee}}figure{{display:inline-block;margin:8px}}</style></head>\n<body>\n{body}</body></html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>hepae validation</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}th{{background:#eee}}figure{{display:inline-block;margin:8px}}</style></head>\n<body>\n{body}{IMAGE_CHECK}</body></html>\n"
     )
 }
 
