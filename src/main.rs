@@ -2,6 +2,7 @@
 
 mod compress_cmd;
 mod inspect;
+mod run_cmd;
 mod train_cmd;
 mod validate_cmd;
 
@@ -45,9 +46,20 @@ enum Command {
     /// Judge a compression: residual/response statistics and outliers, PCA and
     /// gzip baselines, W/top mass-peak fits, plots, index.html, summary.json.
     Validate(validate_cmd::ValidateArgs),
+    /// Run a YAML pipeline (ingest -> preprocess -> train -> compress ->
+    /// decompress -> validate); stages whose inputs and config did not change are skipped.
+    Run(run_cmd::RunArgs),
+    /// Check a dataset manifest (datasets/NAME.yaml) and print it as JSON.
+    Dataset(DatasetArgs),
     /// Time training steps of the thesis network (for scripts/bench-train).
     #[command(hide = true)]
     BenchTrain(BenchTrainArgs),
+}
+
+#[derive(Args)]
+struct DatasetArgs {
+    /// Dataset manifest (datasets/NAME.yaml).
+    manifest: PathBuf,
 }
 
 #[derive(Args)]
@@ -117,6 +129,12 @@ fn main() -> ExitCode {
         Command::Compress(a) => compress_cmd::run_compress(&a),
         Command::Decompress(a) => compress_cmd::run_decompress(&a),
         Command::Validate(a) => validate_cmd::run(&a),
+        Command::Run(a) => run_cmd::run(&a),
+        Command::Dataset(a) => {
+            let d: hepae_pipeline::Dataset = hepae_pipeline::read_yaml(&a.manifest)?;
+            println!("{}", serde_json::to_string_pretty(&d)?);
+            Ok(())
+        }
         Command::BenchTrain(a) => bench_train(&a),
     });
     match result {

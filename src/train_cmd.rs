@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hepae_train::{BackendKind, ModelKind, RunOptions, TrainConfig};
+use hepae_train::{BackendKind, ModelKind, TrainConfig};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -85,34 +85,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         cfg.model.latent,
         cfg.epochs
     );
-    let opts = RunOptions {
-        resume: a.resume,
-        progress: true,
-        stop_after: None,
-    };
-    let out = hepae_train::train(&data, &cfg, &a.out, &opts)?;
+    let out = hepae_pipeline::train_with_plot(&data, &cfg, &a.out, a.resume)?;
     let last = out.history.last().expect("at least one epoch");
-    let points: Vec<(f64, f64)> = out
-        .history
-        .iter()
-        .map(|h| (h.epoch as f64, h.loss))
-        .collect();
-    let png = a.out.join("loss.png");
-    match hepae_plot::line_plot(
-        &png,
-        "training loss",
-        "epoch",
-        "loss",
-        &[hepae_plot::Series {
-            label: "train",
-            points: &points,
-        }],
-        true,
-    ) {
-        Ok(()) => {}
-        // The model is trained and saved; a missing font must not lose it.
-        Err(e) => eprintln!("warning: loss plot not written: {e}"),
-    }
     if out.resumed_from > 0 {
         eprintln!("resumed after epoch {}", out.resumed_from);
     }

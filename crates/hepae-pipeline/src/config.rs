@@ -1,0 +1,184 @@
+//! The pipeline file and the dataset manifests it can point to. Every
+//! section is strict: unknown keys and wrong types are errors with line and
+//! column (serde-saphyr).
+
+use hepae_compress::CompressOptions;
+use hepae_train::TrainConfig;
+use hepae_validate::Window;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `pipelines/NAME.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// Name; default: the file name without `.yaml`. Outputs go to `OUT/NAME/`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Output root (default `out`).
+    #[serde(default)]
+    pub out: Option<PathBuf>,
+    /// Dataset manifest (path relative to the pipeline file) that supplies
+    /// the ingest inputs, tree, collection, columns and the cuts.
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
+    /// What to read (instead of, or overriding, the dataset).
+    #[serde(default)]
+    pub ingest: Option<IngestSection>,
+    /// Cuts and column selection on the flat table.
+    #[serde(default)]
+    pub preprocess: Option<PreprocessSection>,
+    /// Training configuration (every key of `hepae train --config`).
+    pub train: TrainConfig,
+    /// Compression ratios R = features / latent to run (one train ->
+    /// validate chain each, in `OUT/NAME/rR/`); empty: `train.model.latent`.
+    #[serde(default)]
+    pub compression_ratios: Vec<f64>,
+    /// Compression options.
+    #[serde(default)]
+    pub compress: CompressOptions,
+    /// Validation options.
+    #[serde(default)]
+    pub validate: ValidateSection,
+}
+
+/// What `ingest` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    /// ROOT files or globs; `$HEPAE_DATA` is expanded.
+    pub inputs: Vec<String>,
+    /// Tree name.
+    #[serde(default = "default_tree")]
+    pub tree: String,
+    /// Collection prefix (`Jet`, `GenJetAK8`, ...).
+    pub collection: String,
+    /// Columns, `NAME` or `NAME=BRANCH`; empty: every array branch of the collection.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Drop rows holding NaN/Inf instead of failing.
+    #[serde(default)]
+    pub drop_nonfinite: bool,
+}
+
+fn default_tree() -> String {
+    "Events".into()
+}
+
+/// Cuts and column choices applied to the ingested table.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreprocessSection {
+    /// Inclusive range cuts `COLUMN:MIN:MAX`.
+    #[serde(default)]
+    pub cuts: Vec<String>,
+    /// Drop columns that are zero in every row after the cuts.
+    #[serde(default)]
+    pub drop_zero_columns: bool,
+    /// Columns to drop.
+    #[serde(default)]
+    pub drop_columns: Vec<String>,
+}
+
+/// Validation options of a pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidateSection {
+    /// Jet-mass column for the peak fits.
+    pub mass_column: String,
+    /// Peak-fit windows (default W 50-110 and top 130-220 GeV).
+    pub windows: Vec<Window>,
+    /// Bin width of the peak-fit histograms (GeV).
+    pub fit_bin_width: f64,
+    /// Bins of the per-variable histograms.
+    pub hist_bins: usize,
+}
+
+impl Default for ValidateSection {
+    fn default() -> Self {
+        let d = hepae_validate::ValidateOptions::default();
+        ValidateSection {
+            mass_column: d.mass_column,
+            windows: d.windows,
+            fit_bin_width: d.fit_bin_width,
+            hist_bins: d.hist_bins,
+        }
+    }
+}
+
+/// `datasets/NAME.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dataset {
+    /// Short name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where the original data comes from.
+    pub source: Source,
+    /// Tree of the original files.
+    pub tree: String,
+    /// Collection name in the original files.
+    pub collection: String,
+    /// Common prefix of the original branches (documentation).
+    #[serde(default)]
+    pub branch_prefix: Option<String>,
+    /// Column name -> branch in the original files.
+    pub columns: BTreeMap<String, String>,
+    /// Cuts of the study.
+    #[serde(default)]
+    pub cuts: Vec<String>,
+    /// Drop all-zero columns after cuts.
+    #[serde(default)]
+    pub drop_zero_columns: bool,
+    /// Offline stand-in with the same column names.
+    #[serde(default)]
+    pub stand_in: Option<StandIn>,
+}
+
+/// The public origin of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Publisher and licence.
+    pub publisher: String,
+    /// Record.
+    pub record: String,
+    /// Free text.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Files to fetch (`scripts/fetch-dataset`).
+    #[serde(default)]
+    pub files: Vec<SourceFile>,
+}
+
+/// One original file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFile {
+    /// Download URL.
+    pub url: String,
+    /// Size in bytes, when known.
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    /// SHA-256 or Adler-32 as published, when known.
+    #[serde(default)]
+    pub checksum: Option<String>,
+}
+
+/// Offline stand-in files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandIn {
+    /// Files (`$HEPAE_DATA` expanded).
+    pub files: Vec<String>,
+    /// Tree.
+    pub tree: String,
+    /// Collection prefix.
+    pub collection: String,
+}

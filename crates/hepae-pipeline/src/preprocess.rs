@@ -1,0 +1,110 @@
+//! The preprocess stage: cuts, all-zero columns and column drops on the flat table.
+
+use crate::config::PreprocessSection;
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use hepae_ingest::Cut;
+use serde::Serialize;
+
+/// What preprocessing did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreprocessReport {
+    /// Rows in.
+    pub rows_before: u64,
+    /// Rows after each cut, in order.
+    pub cuts: Vec<(String, u64)>,
+    /// All-zero columns dropped.
+    pub dropped_zero_columns: Vec<String>,
+    /// Columns dropped by request.
+    pub dropped_columns: Vec<String>,
+    /// Rows out.
+    pub rows_after: u64,
+}
+
+/// f64 view of a numeric column (64-bit integers beyond 2^53 round, which is
+/// fine for cuts and zero tests).
+fn values(a: &ArrayRef) -> Option<Vec<f64>> {
+    use arrow_schema::DataType as D;
+    macro_rules! p {
+        ($t:ty) => {
+            a.as_primitive::<$t>()
+                .values()
+                .iter()
+                .map(|v| *v as f64)
+                .collect()
+        };
+    }
+    Some(match a.data_type() {
+        D::Float32 => p!(Float32Type),
+        D::Float64 => p!(Float64Type),
+        D::Int8 => p!(Int8Type),
+        D::Int16 => p!(Int16Type),
+        D::Int32 => p!(Int32Type),
+        D::Int64 => p!(Int64Type),
+        D::UInt8 => p!(UInt8Type),
+        D::UInt16 => p!(UInt16Type),
+        D::UInt32 => p!(UInt32Type),
+        D::UInt64 => p!(UInt64Type),
+        D::Boolean => a
+            .as_boolean()
+            .iter()
+            .map(|v| v.unwrap_or(false) as u8 as f64)
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// Applies the section to a batch.
+pub fn apply(
+    batch: &RecordBatch,
+    s: &PreprocessSection,
+) -> Result<(RecordBatch, PreprocessReport), String> {
+    let mut b = batch.clone();
+    let rows_before = b.num_rows() as u64;
+    let mut cuts = Vec::new();
+    for text in &s.cuts {
+        let cut: Cut = text
+            .parse()
+            .map_err(|e: hepae_ingest::IngestError| e.to_string())?;
+        let col = b
+            .column_by_name(&cut.column)
+            .ok_or_else(|| format!("cut '{text}': no column '{}' in the table", cut.column))?;
+        let v = values(col)
+            .ok_or_else(|| format!("cut '{text}': column '{}' is not numeric", cut.column))?;
+        let mask = BooleanArray::from_iter(v.iter().map(|x| Some(*x >= cut.lo && *x <= cut.hi)));
+        b = arrow_select::filter::filter_record_batch(&b, &mask).map_err(|e| e.to_string())?;
+        cuts.push((text.clone(), b.num_rows() as u64));
+    }
+    let mut dropped_zero_columns = Vec::new();
+    let mut keep = Vec::new();
+    for (i, f) in b.schema().fields().iter().enumerate() {
+        let label = hepae_train::data::LABEL_COLUMNS.contains(&f.name().as_str());
+        if s.drop_columns.iter().any(|c| c == f.name()) {
+            continue;
+        }
+        if s.drop_zero_columns && !label {
+            if let Some(v) = values(b.column(i)) {
+                if b.column(i).null_count() == 0 && v.iter().all(|x| *x == 0.0) {
+                    dropped_zero_columns.push(f.name().clone());
+                    continue;
+                }
+            }
+        }
+        keep.push(i);
+    }
+    for c in &s.drop_columns {
+        if b.schema().index_of(c).is_err() {
+            return Err(format!("drop_columns: no column '{c}' in the table"));
+        }
+    }
+    let out = b.project(&keep).map_err(|e| e.to_string())?;
+    let report = PreprocessReport {
+        rows_before,
+        cuts,
+        dropped_zero_columns,
+        dropped_columns: s.drop_columns.clone(),
+        rows_after: out.num_rows() as u64,
+    };
+    Ok((out, report))
+}

@@ -1,0 +1,57 @@
+//! `hepae run`: a YAML pipeline, stage by stage.
+
+use anyhow::Result;
+use clap::Args;
+use hepae_pipeline::{RunOptions, Stage};
+use std::path::PathBuf;
+
+/// Keys of a pipeline file (docs/pipeline.md has the full reference).
+const KEYS: &str = "\
+Pipeline file keys (strict: unknown keys are errors with line and column):
+  name, description, out (default out/), dataset (datasets/NAME.yaml)
+  ingest:      inputs (globs, $HEPAE_DATA), tree, collection, columns, drop_nonfinite
+  preprocess:  cuts [COLUMN:MIN:MAX], drop_zero_columns, drop_columns
+  train:       model {kind, hidden, latent, activation}, loss {reconstruction, l1, emd, beta},
+               columns, scaling, log_columns, epochs, batch_size, lr, lr_patience, lr_factor,
+               min_lr, early_stopping_patience, min_delta, seed, checkpoint_every, backend
+  compression_ratios: [R, ...]  one train..validate chain per R = features / latent
+  compress:    latent_dtype, bounds {COLUMN: {abs, rel}}, lossless, zstd_level
+  validate:    mass_column, windows [{name, lo, hi}], fit_bin_width, hist_bins
+Outputs: OUT/NAME/STAGE/ (with rR/ per ratio), each with stage.json; unchanged stages are skipped.";
+
+#[derive(Args)]
+#[command(after_long_help = KEYS)]
+pub struct RunArgs {
+    /// Pipeline file (pipelines/NAME.yaml).
+    pipeline: PathBuf,
+    /// Re-run this stage and all later ones (ingest, preprocess, train, compress, decompress, validate).
+    #[arg(long)]
+    from: Option<Stage>,
+    /// Run only this stage; earlier stages must be up to date.
+    #[arg(long, conflicts_with = "from")]
+    only: Option<Stage>,
+    /// Re-run every stage.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(a: &RunArgs) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let opts = RunOptions {
+        from: a.from,
+        only: a.only,
+        force: a.force,
+    };
+    let (outcomes, reports) = hepae_pipeline::run(&a.pipeline, &opts)?;
+    let ran = outcomes.iter().filter(|o| o.ran).count();
+    eprintln!(
+        "pipeline {}: {ran} stage(s) run, {} up to date, {:.1} s",
+        a.pipeline.display(),
+        outcomes.len() - ran,
+        t0.elapsed().as_secs_f64()
+    );
+    for r in reports {
+        println!("report: {}", r.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! `hepae run` end to end: the quickstart pipeline on CMS NanoAOD, stage
+//! skipping, --only/--from/--force, strict YAML, and the thesis pipelines.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The quickstart pipeline with its outputs redirected into `dir`.
+fn quickstart_in(dir: &Path, extra: &str) -> PathBuf {
+    let text = std::fs::read_to_string(repo("pipelines/quickstart.yaml")).unwrap();
+    let p = dir.join("quickstart.yaml");
+    std::fs::write(
+        &p,
+        format!("{text}out: {}\n{extra}", dir.join("out").display()),
+    )
+    .unwrap();
+    p
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let o = hepae(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    stderr(&o)
+}
+
+fn key(dir: &Path) -> String {
+    json(&dir.join("stage.json"))["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn quickstart_runs_then_skips_then_reruns_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = quickstart_in(dir.path(), "");
+    let ps = p.to_str().unwrap();
+    let o = hepae(&["run", ps]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let root = dir.path().join("out/quickstart");
+    let stages = [
+        "ingest",
+        "preprocess",
+        "train",
+        "compress",
+        "decompress",
+        "validate",
+    ];
+    for s in stages {
+        assert!(
+            root.join(s).join("stage.json").is_file(),
+            "{s}: no stage.json"
+        );
+    }
+    let report = root.join("validate/report/index.html");
+    assert!(report.is_file());
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("report: {}", report.display())));
+    assert!(err.contains("6 stage(s) run, 0 up to date"), "{err}");
+    // The chain is the real one: restored table, bounds from the YAML.
+    let m = json(&root.join("compress/jets.hepae/manifest.json"));
+    let pt = m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "pt")
+        .unwrap()
+        .clone();
+    assert_eq!(pt["bound"]["rel"], 1e-3);
+    let nc = m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "nConstituents")
+        .unwrap()
+        .clone();
+    assert_eq!(nc["storage"], "lossless");
+    let summary = json(&root.join("validate/report/summary.json"));
+    assert_eq!(
+        summary["rows"],
+        json(&root.join("preprocess/report.json"))["rows_after"]
+    );
+
+    // Second run: nothing to do, and it says so.
+    let keys: Vec<String> = stages.iter().map(|s| key(&root.join(s))).collect();
+    let err = run_ok(&["run", ps]);
+    assert!(err.contains("0 stage(s) run, 6 up to date"), "{err}");
+    assert_eq!(err.matches("up to date, skipped").count(), 6, "{err}");
+
+    // A changed bound re-runs compress and what follows, not training.
+    let p2 = quickstart_in(dir.path(), "");
+    let text = std::fs::read_to_string(&p2)
+        .unwrap()
+        .replace("rel: 1.0e-3", "rel: 1.0e-2");
+    std::fs::write(&p2, text).unwrap();
+    let err = run_ok(&["run", ps]);
+    assert!(err.contains("3 stage(s) run, 3 up to date"), "{err}");
+    for (s, k) in stages.iter().zip(&keys).take(3) {
+        assert_eq!(&key(&root.join(s)), k, "{s} should not have re-run");
+    }
+    assert_ne!(key(&root.join("compress")), keys[3]);
+
+    // --only and --from force just what they name.
+    let err = run_ok(&["run", ps, "--only", "validate"]);
+    assert!(err.contains("1 stage(s) run, 5 up to date"), "{err}");
+    let err = run_ok(&["run", ps, "--from", "train"]);
+    assert!(err.contains("4 stage(s) run, 2 up to date"), "{err}");
+    let err = run_ok(&["run", ps, "--force"]);
+    assert!(err.contains("6 stage(s) run, 0 up to date"), "{err}");
+}
+
+#[test]
+fn strict_yaml_errors_name_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "typo.yaml",
+            "name: x\ntrian: {}\n",
+            vec![
+                "typo.yaml",
+                "line 2 column 1",
+                "unknown field `trian`",
+                "docs/pipeline.md",
+            ],
+        ),
+        (
+            "type.yaml",
+            "train:\n  epochs: many\ningest: {inputs: [a.root], collection: Jet}\n",
+            vec!["type.yaml", "line 2", "epochs"],
+        ),
+        (
+            "missing.yaml",
+            "name: x\ningest: {inputs: [a.root], collection: Jet}\n",
+            vec!["missing.yaml", "train"],
+        ),
+        (
+            "nested.yaml",
+            "train: {model: {kind: ae, hiden: [3]}}\ningest: {inputs: [a.root], collection: Jet}\n",
+            vec!["nested.yaml", "line 1", "unknown field `hiden`"],
+        ),
+        (
+            "ratio.yaml",
+            "train: {}\ncompression_ratios: [0.5]\ningest: {inputs: [a.root], collection: Jet}\n",
+            vec!["ratio.yaml", "compression_ratios: 0.5"],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let o = hepae(&["run", p.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{name}: '{n}' not in: {err}");
+        }
+        assert!(!dir.path().join("out").exists(), "{name}: output written");
+    }
+}
+
+#[test]
+fn thesis_pipelines_hold_the_thesis_configuration() {
+    for (file, ratios, emd) in [("hep1", vec![1.6, 6.0], 0.0), ("hep2", vec![1.6, 4.0], 1.0)] {
+        let path = repo(&format!("pipelines/{file}.yaml"));
+        let p: hepae_pipeline::Pipeline = hepae_pipeline::read_yaml(&path).unwrap();
+        let t = &p.train;
+        assert_eq!(t.model.hidden, vec![200, 100, 50], "{file}");
+        assert_eq!((t.batch_size, t.lr, t.epochs), (512, 1e-3, 1000), "{file}");
+        assert_eq!(
+            (t.lr_patience, t.early_stopping_patience),
+            (50, 100),
+            "{file}"
+        );
+        assert_eq!((t.loss.l1, t.loss.emd), (1e-3, emd), "{file}");
+        assert_eq!(t.model.kind, hepae_train::ModelKind::Sae);
+        assert_eq!(p.compression_ratios, ratios);
+        // The dataset manifest it names parses and points at the stand-in.
+        let ds: hepae_pipeline::Dataset =
+            hepae_pipeline::read_yaml(&path.parent().unwrap().join(p.dataset.as_ref().unwrap()))
+                .unwrap();
+        assert_eq!(ds.cuts, vec!["pt:1:8000", "mass:0.001:800"]);
+        for f in &ds.stand_in.as_ref().unwrap().files {
+            let f = f.replace("$HEPAE_DATA", data().to_str().unwrap());
+            assert!(Path::new(&f).is_file(), "{file}: stand-in {f} missing");
+        }
+    }
+    // Quickstart: every key known, real data present.
+    let q: hepae_pipeline::Pipeline =
+        hepae_pipeline::read_yaml(&repo("pipelines/quickstart.yaml")).unwrap();
+    assert!(q.ingest.unwrap().inputs[0].contains("cms-opendata"));
+}
