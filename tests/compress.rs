@@ -550,3 +550,75 @@ fn integer_columns_round_or_stay_exact() {
     assert!(storage.contains(&("jetId".into(), "lossless".into())));
     assert!(storage.contains(&("nConstituents".into(), "model".into())));
 }
+
+#[test]
+fn bf16_latent_and_options_from_yaml() {
+    let p = prepared();
+    let cfg = p.dir.join("compress.yaml");
+    std::fs::write(
+        &cfg,
+        "latent_dtype: bf16\nbounds:\n  mass: {abs: 0.5}\n  '*': {rel: 0.05}\nlossless: [phi]\nzstd_level: 3\n",
+    )
+    .unwrap();
+    let art = compress("bf16.hepae", &["--config", s(&cfg)]);
+    let restored = p.dir.join("bf16.parquet");
+    ok(&["decompress", s(&art), "--out", s(&restored)]);
+    let m = json(&art.join("manifest.json"));
+    assert_eq!(m["latent"]["dtype"], "bf16");
+    let latent = read(&art.join("latent.parquet"));
+    let f = latent.schema().field(0).clone();
+    assert_eq!(f.data_type(), &arrow_schema::DataType::UInt16);
+    assert_eq!(
+        f.metadata().get("hepae.dtype").map(String::as_str),
+        Some("bfloat16")
+    );
+    let col = |n: &str| {
+        m["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        col("mass")["bound"],
+        serde_json::json!({"abs": 0.5, "rel": 0.05})
+    );
+    assert_eq!(col("phi")["storage"], "lossless");
+    let (a, b) = (read(&p.jets), read(&restored));
+    assert_eq!(f32s(&a, "phi"), f32s(&b, "phi"), "lossless column changed");
+    for (x, y) in f32s(&a, "mass").iter().zip(f32s(&b, "mass")) {
+        let (x, y) = (*x as f64, y as f64);
+        assert!(
+            (y - x).abs() <= 0.5f64.min(0.05 * x.abs()),
+            "mass {y} vs {x}"
+        );
+    }
+    for (x, y) in f32s(&a, "pt").iter().zip(f32s(&b, "pt")) {
+        assert!(
+            (y as f64 - *x as f64).abs() <= 0.05 * (*x as f64).abs(),
+            "pt {y} vs {x}"
+        );
+    }
+    // Unknown keys in the options file are refused with their line.
+    std::fs::write(&cfg, "latent_dtype: f16\nbound: {}\n").unwrap();
+    // A directory of its own: other tests write artifacts into p.dir meanwhile.
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("never.hepae");
+    fails_with(
+        &[
+            "compress",
+            "--data",
+            s(&p.jets),
+            "--model",
+            s(&p.model),
+            "--out",
+            s(&out),
+            "--config",
+            s(&cfg),
+        ],
+        &["compress.yaml", "line 2", "unknown field `bound`"],
+        &out,
+    );
+}
