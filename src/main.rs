@@ -2,6 +2,7 @@
 
 mod compress_cmd;
 mod inspect;
+mod rmm_cmd;
 mod run_cmd;
 mod train_cmd;
 mod validate_cmd;
@@ -49,6 +50,10 @@ enum Command {
     /// Run a YAML pipeline (ingest -> preprocess -> train -> compress ->
     /// decompress -> validate); stages whose inputs and config did not change are skipped.
     Run(run_cmd::RunArgs),
+    /// Turn events into Rapidity-Mass Matrices (one row per event).
+    Rmm(rmm_cmd::RmmArgs),
+    /// Train an autoencoder on SM background RMMs and score every event (ROC, AUC).
+    Anomaly(rmm_cmd::AnomalyArgs),
     /// Check a dataset manifest (datasets/NAME.yaml) and print it as JSON.
     Dataset(DatasetArgs),
     /// Time training steps of the thesis network (for scripts/bench-train).
@@ -130,6 +135,8 @@ fn main() -> ExitCode {
         Command::Decompress(a) => compress_cmd::run_decompress(&a),
         Command::Validate(a) => validate_cmd::run(&a),
         Command::Run(a) => run_cmd::run(&a),
+        Command::Rmm(a) => rmm_cmd::run_rmm(&a),
+        Command::Anomaly(a) => rmm_cmd::run_anomaly(&a),
         Command::Dataset(a) => {
             let d: hepae_pipeline::Dataset = hepae_pipeline::read_yaml(&a.manifest)?;
             println!("{}", serde_json::to_string_pretty(&d)?);

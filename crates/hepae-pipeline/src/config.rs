@@ -44,6 +44,40 @@ pub struct Pipeline {
     /// Validation options.
     #[serde(default)]
     pub validate: ValidateSection,
+    /// RMM features: when present the pipeline runs rmm -> anomaly instead
+    /// of the compression chain, with `train` as the anomaly model.
+    #[serde(default)]
+    pub rmm: Option<RmmSection>,
+    /// Anomaly-stage options (background split, weights).
+    #[serde(default)]
+    pub anomaly: hepae_rmm::AnomalyOptions,
+}
+
+/// Samples and matrix layout of the RMM stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RmmSection {
+    /// Input samples.
+    pub samples: Vec<RmmSample>,
+    /// Tree name.
+    #[serde(default = "default_tree")]
+    pub tree: String,
+    /// Matrix layout: types, n, sqrt_s, rapidity, btag_column.
+    #[serde(default)]
+    pub matrix: hepae_rmm::RmmConfig,
+}
+
+/// One RMM input sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RmmSample {
+    /// ROOT file (`$HEPAE_DATA` expanded).
+    pub file: String,
+    /// Process label.
+    pub process: String,
+    /// Signal (true) or Standard Model background (false).
+    #[serde(default)]
+    pub signal: bool,
 }
 
 /// What `ingest` reads.

@@ -22,17 +22,23 @@ pub enum Stage {
     Decompress,
     /// Report.
     Validate,
+    /// Events -> Rapidity-Mass Matrices.
+    Rmm,
+    /// Anomaly model and scores.
+    Anomaly,
 }
 
 impl Stage {
     /// All stages in order.
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 8] = [
         Stage::Ingest,
         Stage::Preprocess,
         Stage::Train,
         Stage::Compress,
         Stage::Decompress,
         Stage::Validate,
+        Stage::Rmm,
+        Stage::Anomaly,
     ];
     /// Lower-case name (also the output directory).
     pub fn name(self) -> &'static str {
@@ -43,6 +49,8 @@ impl Stage {
             Stage::Compress => "compress",
             Stage::Decompress => "decompress",
             Stage::Validate => "validate",
+            Stage::Rmm => "rmm",
+            Stage::Anomaly => "anomaly",
         }
     }
 }
@@ -54,7 +62,7 @@ impl std::str::FromStr for Stage {
             .into_iter()
             .find(|st| st.name() == s)
             .ok_or_else(|| {
-                format!("unknown stage '{s}' (ingest, preprocess, train, compress, decompress, validate)")
+                format!("unknown stage '{s}' (ingest, preprocess, train, compress, decompress, validate, rmm, anomaly)")
             })
     }
 }
@@ -276,6 +284,9 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
         .clone()
         .unwrap_or_else(|| PathBuf::from("out"))
         .join(&name);
+    if let Some(r) = &p.rmm {
+        return run_rmm(&p, r, &root, opts);
+    }
     let (ingest, pre) = resolve_ingest(&p, base)?;
     for r in &p.compression_ratios {
         if !(r.is_finite() && *r >= 1.0) {
@@ -499,4 +510,77 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
         reports.push(val_dir.join("report/index.html"));
     }
     Ok((ctx.outcomes, reports))
+}
+
+/// The anomaly chain: rmm -> anomaly.
+fn run_rmm(
+    p: &Pipeline,
+    r: &crate::config::RmmSection,
+    root: &Path,
+    opts: &RunOptions,
+) -> Result<(Vec<StageOutcome>, Vec<PathBuf>)> {
+    let mut ctx = Ctx {
+        opts,
+        outcomes: Vec::new(),
+        step: 0,
+        steps: 2,
+    };
+    let samples: Vec<hepae_rmm::Sample> = r
+        .samples
+        .iter()
+        .map(|s| hepae_rmm::Sample {
+            path: PathBuf::from(expand_data(&s.file)),
+            process: s.process.clone(),
+            signal: s.signal,
+        })
+        .collect();
+    if !samples.iter().any(|s| !s.signal) {
+        return Err(PipelineError::Config(
+            "rmm: no background sample (signal: false)".into(),
+        ));
+    }
+    let files: Vec<PathBuf> = samples.iter().map(|s| s.path.clone()).collect();
+    let rmm_dir = root.join("rmm");
+    let table = rmm_dir.join("rmm.parquet");
+    let cfg = serde_json::json!({"section": r, "files": file_stamps(&files)});
+    let k_rmm = ctx.stage(Stage::Rmm, &rmm_dir, "rmm", cfg, &[], |dir| {
+        let b = hepae_rmm::rmm_table(&samples, &r.tree, &r.matrix)?;
+        let meta = vec![(
+            "hepae.rmm".to_string(),
+            serde_json::to_string(&r.matrix).map_err(s)?,
+        )];
+        hepae_ingest::write_parquet_atomic(&b, &table, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)
+            .map_err(s)?;
+        // One event's matrix as a heat map, as in the thesis figures.
+        let side = hepae_rmm::rmm::size(&r.matrix);
+        use arrow_array::cast::AsArray;
+        let values: Vec<f64> = (0..side * side)
+            .map(|k| {
+                b.column(k)
+                    .as_primitive::<arrow_array::types::Float32Type>()
+                    .value(0) as f64
+            })
+            .collect();
+        let title = format!("RMM of event 0 ({})", samples[0].process);
+        hepae_plot::heatmap(
+            &dir.join("rmm_event0.png"),
+            &title,
+            &hepae_rmm::rmm::labels(&r.matrix),
+            &values,
+        )
+        .map_err(s)?;
+        eprintln!("    {} events x {side}x{side} cells", b.num_rows());
+        Ok(())
+    })?;
+    let an_dir = root.join("anomaly");
+    let cfg = serde_json::json!({"train": p.train, "anomaly": p.anomaly});
+    ctx.stage(Stage::Anomaly, &an_dir, "anomaly", cfg, &[&k_rmm], |dir| {
+        let b = hepae_ingest::read_parquet(&table).map_err(s)?;
+        let sum = hepae_rmm::anomaly::run(&b, &p.train, &p.anomaly, dir)?;
+        for roc in &sum.rocs {
+            eprintln!("    AUC {} vs SM background: {:.4}", roc.signal, roc.auc);
+        }
+        Ok(())
+    })?;
+    Ok((ctx.outcomes, vec![an_dir.join("summary.json")]))
 }

@@ -348,3 +348,92 @@ fn draw_boxes<DB: DrawingBackend>(
     }
     root.present().map_err(|e| e.to_string())
 }
+
+/// Draws a square matrix (row-major `values`, side `labels.len()`) as a heat
+/// map, row 0 at the top; zero cells stay white, others shade with
+/// sqrt(value / max) so small cells remain visible.
+pub fn heatmap(
+    path: &Path,
+    title: &str,
+    labels: &[String],
+    values: &[f64],
+) -> Result<(), PlotError> {
+    ensure_font()?;
+    let side = labels.len();
+    if values.len() != side * side || side == 0 {
+        return Err(draw_err(path, "heat map needs side^2 values"));
+    }
+    let draw = |root: DrawingArea<_, plotters::coord::Shift>| -> Result<(), String> {
+        draw_heat(root, title, labels, values)
+    };
+    if path.extension().is_some_and(|e| e == "svg") {
+        draw(SVGBackend::new(path, (900, 900)).into_drawing_area()).map_err(|e| draw_err(path, e))
+    } else {
+        draw_heat(
+            BitMapBackend::new(path, (900, 900)).into_drawing_area(),
+            title,
+            labels,
+            values,
+        )
+        .map_err(|e| draw_err(path, e))
+    }
+}
+
+fn draw_heat<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    labels: &[String],
+    values: &[f64],
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let n = labels.len();
+    let max = values
+        .iter()
+        .cloned()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 24))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, n as f64 - 0.5..-0.5f64)
+        .map_err(|e| e.to_string())?;
+    let step = n.div_ceil(26).max(1);
+    let lab = |v: &f64| {
+        let i = v.round() as usize;
+        if (v - v.round()).abs() < 1e-6 && v.round() >= 0.0 && i < n && i.is_multiple_of(step) {
+            labels[i].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(n)
+        .y_labels(n)
+        .x_label_formatter(&lab)
+        .y_label_formatter(&lab)
+        .label_style(("sans-serif", 11))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series((0..n * n).filter(|k| values[*k] != 0.0).map(|k| {
+            let (r, c) = ((k / n) as f64, (k % n) as f64);
+            let t = if max > 0.0 {
+                (values[k].abs() / max).sqrt().min(1.0)
+            } else {
+                0.0
+            };
+            // White -> dark blue.
+            let color = RGBColor(
+                (235.0 - 200.0 * t) as u8,
+                (240.0 - 170.0 * t) as u8,
+                (255.0 - 90.0 * t) as u8,
+            );
+            Rectangle::new([(c - 0.5, r - 0.5), (c + 0.5, r + 0.5)], color.filled())
+        }))
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}

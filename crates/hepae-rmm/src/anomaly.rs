@@ -1,0 +1,434 @@
+//! Anomaly detection on RMM tables: train on 80% of the background, score
+//! every event by its reconstruction MSE (normalised features), ROC and AUC
+//! of each signal against the held-out background, signal-region counts.
+
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use hepae_compress::mlp::Mlp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Options of the anomaly stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnomalyOptions {
+    /// Fraction of the background held out for evaluation.
+    pub test_fraction: f64,
+    /// Seed of the split.
+    pub seed: u64,
+    /// Column with per-event weights (optional).
+    pub weight_column: Option<String>,
+}
+
+impl Default for AnomalyOptions {
+    fn default() -> Self {
+        AnomalyOptions {
+            test_fraction: 0.2,
+            seed: 0,
+            weight_column: None,
+        }
+    }
+}
+
+/// ROC of one signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Roc {
+    /// Signal process.
+    pub signal: String,
+    /// Area under the curve (probability a signal event scores above a background one).
+    pub auc: f64,
+    /// (background efficiency, signal efficiency) points, thresholds descending.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Events above one signal-region threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalRegion {
+    /// i in median * (1 + i/5).
+    pub i: u32,
+    /// Score threshold.
+    pub threshold: f64,
+    /// Weighted events above it per process (held-out background, all signal).
+    pub counts: BTreeMap<String, f64>,
+}
+
+/// `summary.json` of the stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalySummary {
+    /// Feature columns used.
+    pub features: usize,
+    /// Background events trained on.
+    pub train_events: u64,
+    /// Held-out background events.
+    pub test_events: u64,
+    /// Median score of the held-out background.
+    pub background_median: f64,
+    /// One ROC per signal process.
+    pub rocs: Vec<Roc>,
+    /// Signal regions i = 1, 2, 3.
+    pub signal_regions: Vec<SignalRegion>,
+}
+
+/// AUC and ROC points of weighted scores (ties counted half).
+pub fn roc(background: &[(f64, f64)], signal: &[(f64, f64)]) -> (f64, Vec<(f64, f64)>) {
+    let mut all: Vec<(f64, f64, bool)> = background
+        .iter()
+        .map(|&(s, w)| (s, w, false))
+        .chain(signal.iter().map(|&(s, w)| (s, w, true)))
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let wb: f64 = background.iter().map(|x| x.1).sum();
+    let ws: f64 = signal.iter().map(|x| x.1).sum();
+    let (mut fb, mut fs, mut auc) = (0.0, 0.0, 0.0);
+    let mut pts = vec![(0.0, 0.0)];
+    let mut i = 0;
+    while i < all.len() {
+        // Events with equal scores move together (a diagonal step).
+        let (mut db, mut ds) = (0.0, 0.0);
+        let s = all[i].0;
+        while i < all.len() && all[i].0 == s {
+            if all[i].2 {
+                ds += all[i].1;
+            } else {
+                db += all[i].1;
+            }
+            i += 1;
+        }
+        let (nb, ns) = (fb + db / wb, fs + ds / ws);
+        auc += (nb - fb) * (fs + ns) / 2.0;
+        fb = nb;
+        fs = ns;
+        pts.push((fb, fs));
+    }
+    (auc, pts)
+}
+
+fn mix(seed: u64, k: u64) -> u64 {
+    let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Trains on the background of `table` (an RMM table with `process` and
+/// `is_signal`), scores every event and writes model, scores, plots and
+/// summary into `out`.
+pub fn run(
+    table: &RecordBatch,
+    train_cfg: &hepae_train::TrainConfig,
+    opts: &AnomalyOptions,
+    out: &Path,
+) -> Result<AnomalySummary, String> {
+    let schema = table.schema();
+    let meta_cols = ["event", "process", "is_signal", "file_index"];
+    let features: Vec<String> = schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            !meta_cols.contains(&f.name().as_str()) && Some(f.name()) != opts.weight_column.as_ref()
+        })
+        .filter(|f| f.data_type().is_numeric())
+        .map(|f| f.name().clone())
+        .collect();
+    let process: Vec<String> = table
+        .column_by_name("process")
+        .ok_or("table has no 'process' column")?
+        .as_string::<i32>()
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect();
+    let signal: Vec<bool> = table
+        .column_by_name("is_signal")
+        .ok_or("table has no 'is_signal' column")?
+        .as_boolean()
+        .iter()
+        .map(|b| b.unwrap_or(false))
+        .collect();
+    let weights: Vec<f64> = match &opts.weight_column {
+        Some(c) => {
+            let m = hepae_train::data::from_batch(table, std::slice::from_ref(c))?;
+            m.values.iter().map(|v| *v as f64).collect()
+        }
+        None => vec![1.0; table.num_rows()],
+    };
+    let m = hepae_train::data::from_batch(table, &features)?;
+    let n = m.cols();
+    // Seeded split of the background.
+    let test: Vec<bool> = (0..m.rows)
+        .map(|i| {
+            !signal[i] && (mix(opts.seed, i as u64) as f64 / u64::MAX as f64) < opts.test_fraction
+        })
+        .collect();
+    let train_rows: Vec<usize> = (0..m.rows).filter(|&i| !signal[i] && !test[i]).collect();
+    if train_rows.is_empty() {
+        return Err("no background events to train on".into());
+    }
+    let mut tv = Vec::with_capacity(train_rows.len() * n);
+    for &i in &train_rows {
+        tv.extend_from_slice(&m.values[i * n..(i + 1) * n]);
+    }
+    let train = hepae_train::Matrix {
+        names: m.names.clone(),
+        dtypes: m.dtypes.clone(),
+        values: tv,
+        rows: train_rows.len(),
+    };
+    let mut cfg = train_cfg.clone();
+    cfg.columns = features.clone();
+    let model_dir = out.join("model");
+    hepae_train::train(
+        &train,
+        &cfg,
+        &model_dir,
+        &hepae_train::RunOptions {
+            progress: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let (device, _) = hepae_train::select_device(hepae_train::BackendKind::Cpu);
+    let loaded = hepae_train::load_model(&model_dir, &device).map_err(|e| e.to_string())?;
+    let tensors = loaded.model.export_tensors();
+    let h = cfg.model.hidden.len();
+    let mut layers: Vec<String> = (0..h).map(|i| format!("encoder.{i}")).collect();
+    layers.push("latent".into());
+    layers.extend((0..h).map(|i| format!("decoder.{i}")));
+    layers.push("output".into());
+    // Encoder then decoder as one stack: the activation sits between every layer
+    // except after the latent one, so run the two halves separately.
+    let (enc, dec) = layers.split_at(h + 1);
+    let act = cfg.model.activation;
+    let encoder =
+        Mlp::from_tensors(&tensors, enc, act, "anomaly model").map_err(|e| e.to_string())?;
+    let decoder =
+        Mlp::from_tensors(&tensors, dec, act, "anomaly model").map_err(|e| e.to_string())?;
+    let mut x = m.values.clone();
+    loaded.normalizer.apply(&mut x);
+    let rec = decoder.forward(&encoder.forward(&x));
+    let score: Vec<f64> = x
+        .chunks_exact(n)
+        .zip(rec.chunks_exact(n))
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .map(|(p, q)| ((p - q) as f64).powi(2))
+                .sum::<f64>()
+                / n as f64
+        })
+        .collect();
+
+    // Evaluation set: held-out background and every signal event.
+    let eval = |i: usize| signal[i] || test[i];
+    let bkg: Vec<(f64, f64)> = (0..m.rows)
+        .filter(|&i| test[i])
+        .map(|i| (score[i], weights[i]))
+        .collect();
+    let mut sorted: Vec<f64> = bkg.iter().map(|b| b.0).collect();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let median = if sorted.is_empty() {
+        f64::NAN
+    } else {
+        sorted[sorted.len() / 2]
+    };
+    let mut sig_procs: Vec<String> = (0..m.rows)
+        .filter(|&i| signal[i])
+        .map(|i| process[i].clone())
+        .collect();
+    sig_procs.sort();
+    sig_procs.dedup();
+    let rocs: Vec<Roc> = sig_procs
+        .iter()
+        .map(|p| {
+            let s: Vec<(f64, f64)> = (0..m.rows)
+                .filter(|&i| signal[i] && &process[i] == p)
+                .map(|i| (score[i], weights[i]))
+                .collect();
+            let (auc, points) = roc(&bkg, &s);
+            Roc {
+                signal: p.clone(),
+                auc,
+                points,
+            }
+        })
+        .collect();
+    let signal_regions = (1..=3)
+        .map(|i| {
+            let threshold = median * (1.0 + i as f64 / 5.0);
+            let mut counts = BTreeMap::new();
+            for k in (0..m.rows).filter(|&k| eval(k)) {
+                let c = counts.entry(process[k].clone()).or_insert(0.0);
+                if score[k] > threshold {
+                    *c += weights[k];
+                }
+            }
+            SignalRegion {
+                i,
+                threshold,
+                counts,
+            }
+        })
+        .collect();
+    let summary = AnomalySummary {
+        features: n,
+        train_events: train_rows.len() as u64,
+        test_events: bkg.len() as u64,
+        background_median: median,
+        rocs,
+        signal_regions,
+    };
+
+    // Scores per event.
+    let split: Vec<&str> = (0..m.rows)
+        .map(|i| {
+            if signal[i] {
+                "signal"
+            } else if test[i] {
+                "test"
+            } else {
+                "train"
+            }
+        })
+        .collect();
+    let event = table
+        .column_by_name("event")
+        .cloned()
+        .unwrap_or_else(|| Arc::new(Int64Array::from_iter_values(0..m.rows as i64)));
+    let sb = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("event", event.data_type().clone(), false),
+            Field::new("process", DataType::Utf8, false),
+            Field::new("is_signal", DataType::Boolean, false),
+            Field::new("split", DataType::Utf8, false),
+            Field::new("weight", DataType::Float64, false),
+            Field::new("score", DataType::Float64, false),
+        ])),
+        vec![
+            event,
+            Arc::new(StringArray::from(process.clone())) as ArrayRef,
+            Arc::new(BooleanArray::from(signal.clone())),
+            Arc::new(StringArray::from(split)),
+            Arc::new(Float64Array::from(weights.clone())),
+            Arc::new(Float64Array::from(score.clone())),
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    hepae_ingest::write_parquet_atomic(&sb, &out.join("scores.parquet"), &[], 3)
+        .map_err(|e| e.to_string())?;
+    hepae_ingest::write_json_atomic(&summary, &out.join("summary.json"))
+        .map_err(|e| e.to_string())?;
+    plots(out, &score, &process, &eval, &summary).map_err(|e| e.to_string())?;
+    Ok(summary)
+}
+
+fn plots(
+    out: &Path,
+    score: &[f64],
+    process: &[String],
+    eval: &dyn Fn(usize) -> bool,
+    s: &AnomalySummary,
+) -> Result<(), hepae_plot::PlotError> {
+    let mut procs: Vec<&String> = process.iter().collect();
+    procs.sort();
+    procs.dedup();
+    let hi = {
+        let mut v: Vec<f64> = (0..score.len())
+            .filter(|&i| eval(i))
+            .map(|i| score[i])
+            .collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len().saturating_sub(1) * 995 / 1000)
+            .copied()
+            .unwrap_or(1.0)
+            .max(1e-12)
+    };
+    let bins = 60;
+    let hists: Vec<(String, Vec<(f64, f64)>)> = procs
+        .iter()
+        .map(|p| {
+            let mut c = vec![0.0f64; bins];
+            let mut tot = 0.0f64;
+            for i in (0..score.len()).filter(|&i| eval(i) && &process[i] == *p) {
+                let b = ((score[i] / hi * bins as f64) as usize).min(bins - 1);
+                c[b] += 1.0;
+                tot += 1.0;
+            }
+            let pts = c
+                .iter()
+                .enumerate()
+                .map(|(b, v)| ((b as f64 + 0.5) * hi / bins as f64, v / tot.max(1.0)))
+                .collect();
+            (p.to_string(), pts)
+        })
+        .collect();
+    let series: Vec<hepae_plot::Series> = hists
+        .iter()
+        .map(|(l, p)| hepae_plot::Series {
+            label: l,
+            points: p,
+        })
+        .collect();
+    for ext in ["png", "svg"] {
+        hepae_plot::line_plot(
+            &out.join(format!("scores.{ext}")),
+            "anomaly score by process (normalised)",
+            "reconstruction MSE",
+            "fraction of events",
+            &series,
+            true,
+        )?;
+    }
+    let labels: Vec<String> = s
+        .rocs
+        .iter()
+        .map(|r| format!("{} (AUC {:.3})", r.signal, r.auc))
+        .collect();
+    let mut roc_series: Vec<hepae_plot::Series> = s
+        .rocs
+        .iter()
+        .zip(&labels)
+        .map(|(r, l)| hepae_plot::Series {
+            label: l,
+            points: &r.points,
+        })
+        .collect();
+    let diag = [(0.0, 0.0), (1.0, 1.0)];
+    roc_series.push(hepae_plot::Series {
+        label: "random",
+        points: &diag,
+    });
+    for ext in ["png", "svg"] {
+        hepae_plot::line_plot(
+            &out.join(format!("roc.{ext}")),
+            "ROC: signal vs held-out SM background",
+            "background efficiency",
+            "signal efficiency",
+            &roc_series,
+            false,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_of_known_orderings() {
+        let b = [(1.0, 1.0), (2.0, 1.0), (3.0, 1.0)];
+        // Perfect separation.
+        assert_eq!(roc(&b, &[(4.0, 1.0), (5.0, 1.0)]).0, 1.0);
+        // Reversed.
+        assert_eq!(roc(&b, &[(0.0, 1.0)]).0, 0.0);
+        // Identical distributions: ties count half.
+        assert_eq!(roc(&b, &b).0, 0.5);
+        // One of three background events above the signal: 2/3.
+        assert!((roc(&b, &[(2.5, 1.0)]).0 - 2.0 / 3.0).abs() < 1e-12);
+        // Weights: the background event above the signal weighs 3 of 5.
+        let bw = [(1.0, 1.0), (2.0, 1.0), (3.0, 3.0)];
+        assert!((roc(&bw, &[(2.5, 1.0)]).0 - 2.0 / 5.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,13 @@
+//! # hepae-rmm
+//!
+//! Rapidity-Mass Matrices from NanoAOD-style ROOT files and autoencoder
+//! anomaly scores (ROC, AUC, signal regions).
+#![warn(missing_docs)]
+
+pub mod anomaly;
+pub mod rmm;
+mod table;
+
+pub use anomaly::{AnomalyOptions, AnomalySummary};
+pub use rmm::{ObjectType, RapidityForm, RmmConfig};
+pub use table::{rmm_table, Sample};

@@ -1,0 +1,150 @@
+//! NanoAOD-style events -> one RMM row per event (zstd Parquet columns).
+
+use crate::rmm::{column_names, matrix, size, Object, ObjectType, RmmConfig};
+use arrow_array::{ArrayRef, BooleanArray, Float32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use hepae_root::RootFile;
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One input sample.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// ROOT file.
+    pub path: PathBuf,
+    /// Process label (`ttbar`, `zprime`, ...).
+    pub process: String,
+    /// True for signal samples.
+    pub signal: bool,
+}
+
+fn prefix(t: ObjectType) -> &'static str {
+    match t {
+        ObjectType::Jets | ObjectType::Bjets => "Jet",
+        ObjectType::Muons => "Muon",
+        ObjectType::Electrons => "Electron",
+        ObjectType::Photons => "Photon",
+    }
+}
+
+struct Jagged {
+    offsets: Vec<u64>,
+    cols: Vec<hepae_root::Values>,
+}
+
+/// Reads one sample: per event the objects of every configured type and MET.
+fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> Result<Vec<Vec<f64>>, String> {
+    let file = RootFile::open(&s.path).map_err(|e| e.to_string())?;
+    let t = file.tree(tree).map_err(|e| e.to_string())?;
+    let what = |b: &str| format!("{}: tree {tree}: no branch '{b}'", s.path.display());
+    let read = |names: &[String]| -> Result<Vec<hepae_root::Column>, String> {
+        let bs = names
+            .iter()
+            .map(|n| t.branch(n).ok_or_else(|| what(n)))
+            .collect::<Result<Vec<_>, _>>()?;
+        file.read_branches(&t, &bs).map_err(|e| e.to_string())
+    };
+    let split_b = cfg.types.contains(&ObjectType::Bjets);
+    let mut coll: Vec<(&str, Jagged)> = Vec::new();
+    for t in &cfg.types {
+        let p = prefix(*t);
+        if coll.iter().any(|(q, _)| *q == p) {
+            continue;
+        }
+        let mut names: Vec<String> = ["pt", "eta", "phi", "mass"]
+            .iter()
+            .map(|c| format!("{p}_{c}"))
+            .collect();
+        if p == "Jet" && split_b {
+            names.push(format!("Jet_{}", cfg.btag_column));
+        }
+        let cols = read(&names)?;
+        let offsets = cols[0]
+            .offsets
+            .clone()
+            .ok_or_else(|| format!("{}: {p}_pt is not a per-object array", s.path.display()))?;
+        coll.push((
+            p,
+            Jagged {
+                offsets,
+                cols: cols.into_iter().map(|c| c.values).collect(),
+            },
+        ));
+    }
+    let met = read(&["MET_pt".into(), "MET_phi".into()])?;
+    let events = met[0].values.len();
+    let rows: Vec<Vec<f64>> = (0..events)
+        .into_par_iter()
+        .map(|ev| {
+            let objects: Vec<Vec<Object>> = cfg
+                .types
+                .iter()
+                .map(|t| {
+                    let (_, j) = coll.iter().find(|(q, _)| *q == prefix(*t)).unwrap();
+                    let (a, b) = (j.offsets[ev] as usize, j.offsets[ev + 1] as usize);
+                    (a..b)
+                        .filter(|&i| match t {
+                            ObjectType::Jets if split_b => j.cols[4].get_f64(i) == 0.0,
+                            ObjectType::Bjets => j.cols[4].get_f64(i) != 0.0,
+                            _ => true,
+                        })
+                        .map(|i| Object {
+                            pt: j.cols[0].get_f64(i),
+                            eta: j.cols[1].get_f64(i),
+                            phi: j.cols[2].get_f64(i),
+                            mass: j.cols[3].get_f64(i),
+                        })
+                        .collect()
+                })
+                .collect();
+            matrix(
+                met[0].values.get_f64(ev),
+                met[1].values.get_f64(ev),
+                &objects,
+                cfg,
+            )
+        })
+        .collect();
+    Ok(rows)
+}
+
+/// Builds the RMM table of all samples: one float32 column per cell (named
+/// by `column_names`), then `event`, `process`, `is_signal`.
+pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> Result<RecordBatch, String> {
+    if cfg.n == 0 || cfg.types.is_empty() || cfg.sqrt_s.is_nan() || cfg.sqrt_s <= 0.0 {
+        return Err("rmm: needs at least one object type, n >= 1 and sqrt_s > 0".into());
+    }
+    let s2 = size(cfg) * size(cfg);
+    let mut rows = Vec::new();
+    let mut event = Vec::new();
+    let mut process = Vec::new();
+    let mut signal = Vec::new();
+    for s in samples {
+        let r = read_sample(s, tree, cfg)?;
+        event.extend(0..r.len() as i64);
+        process.extend(std::iter::repeat_n(s.process.clone(), r.len()));
+        signal.extend(std::iter::repeat_n(s.signal, r.len()));
+        rows.extend(r);
+    }
+    let names = column_names(cfg);
+    let mut fields: Vec<Field> = names
+        .iter()
+        .map(|n| Field::new(n, DataType::Float32, false))
+        .collect();
+    let mut cols: Vec<ArrayRef> = (0..s2)
+        .into_par_iter()
+        .map(|c| {
+            Arc::new(Float32Array::from_iter_values(
+                rows.iter().map(|r| r[c] as f32),
+            )) as ArrayRef
+        })
+        .collect();
+    fields.push(Field::new("event", DataType::Int64, false));
+    fields.push(Field::new("process", DataType::Utf8, false));
+    fields.push(Field::new("is_signal", DataType::Boolean, false));
+    cols.push(Arc::new(Int64Array::from(event)));
+    cols.push(Arc::new(StringArray::from(process)));
+    cols.push(Arc::new(BooleanArray::from(signal)));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
+}

@@ -1,0 +1,176 @@
+//! `hepae rmm` and `hepae anomaly`.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use hepae_rmm::{AnomalyOptions, ObjectType, RmmConfig, Sample};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct RmmArgs {
+    /// Sample FILE:PROCESS (background) or FILE:PROCESS:signal (repeatable).
+    #[arg(long = "sample", required = true)]
+    samples: Vec<String>,
+    /// Tree name.
+    #[arg(long, default_value = "Events")]
+    tree: String,
+    /// Object types in matrix order (jets, bjets, muons, electrons, photons).
+    #[arg(long, value_delimiter = ',')]
+    types: Vec<String>,
+    /// Objects per type.
+    #[arg(long)]
+    n: Option<usize>,
+    /// Collision energy sqrt(s) in GeV.
+    #[arg(long)]
+    sqrt_s: Option<f64>,
+    /// Lower-triangle rapidity form as in the Oslo thesis, cosh(dy) - 1 (default: Chekanov's code, cosh(dy/2) - 1).
+    #[arg(long)]
+    thesis_rapidity: bool,
+    /// Output Parquet (one row per event).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Also draw the RMM of the first event of the first sample as a heat map (PNG or SVG).
+    #[arg(long)]
+    heatmap: Option<PathBuf>,
+}
+
+pub fn parse_sample(s: &str) -> Result<Sample> {
+    let (rest, signal) = match s.strip_suffix(":signal") {
+        Some(r) => (r, true),
+        None => (s, false),
+    };
+    match rest.rsplit_once(':') {
+        Some((path, process)) if !path.is_empty() && !process.is_empty() => Ok(Sample {
+            path: PathBuf::from(path),
+            process: process.to_string(),
+            signal,
+        }),
+        _ => bail!("--sample '{s}': expected FILE:PROCESS or FILE:PROCESS:signal"),
+    }
+}
+
+fn object_type(s: &str) -> Result<ObjectType> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).with_context(|| {
+        format!("unknown object type '{s}' (jets, bjets, muons, electrons, photons)")
+    })
+}
+
+pub fn run_rmm(a: &RmmArgs) -> Result<()> {
+    let mut cfg = RmmConfig::default();
+    if !a.types.is_empty() {
+        cfg.types = a
+            .types
+            .iter()
+            .map(|t| object_type(t))
+            .collect::<Result<_>>()?;
+    }
+    if let Some(n) = a.n {
+        cfg.n = n;
+    }
+    if let Some(s) = a.sqrt_s {
+        cfg.sqrt_s = s;
+    }
+    if a.thesis_rapidity {
+        cfg.rapidity = hepae_rmm::RapidityForm::Thesis;
+    }
+    let samples = a
+        .samples
+        .iter()
+        .map(|s| parse_sample(s))
+        .collect::<Result<Vec<_>>>()?;
+    let t0 = std::time::Instant::now();
+    let batch = hepae_rmm::rmm_table(&samples, &a.tree, &cfg).map_err(anyhow::Error::msg)?;
+    let meta = vec![("hepae.rmm".to_string(), serde_json::to_string(&cfg)?)];
+    hepae_ingest::write_parquet_atomic(&batch, &a.out, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)?;
+    if let Some(h) = &a.heatmap {
+        write_heatmap(&batch, &cfg, h)?;
+    }
+    let side = hepae_rmm::rmm::size(&cfg);
+    eprintln!(
+        "wrote {} events x {side}x{side} RMM cells to {} in {:.1} s",
+        batch.num_rows(),
+        a.out.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Heat map of the first event's matrix.
+pub fn write_heatmap(
+    batch: &arrow_array::RecordBatch,
+    cfg: &RmmConfig,
+    path: &std::path::Path,
+) -> Result<()> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float32Type;
+    let side = hepae_rmm::rmm::size(cfg);
+    let values: Vec<f64> = (0..side * side)
+        .map(|k| batch.column(k).as_primitive::<Float32Type>().value(0) as f64)
+        .collect();
+    hepae_plot::heatmap(
+        path,
+        "RMM of one event",
+        &hepae_rmm::rmm::labels(cfg),
+        &values,
+    )?;
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct AnomalyArgs {
+    /// RMM table (from `hepae rmm`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Output directory (model, scores.parquet, summary.json, plots).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// YAML training configuration (as for `hepae train`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Maximum epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Seed of the 80/20 background split.
+    #[arg(long, default_value_t = 0)]
+    split_seed: u64,
+    /// Column with per-event weights.
+    #[arg(long)]
+    weight_column: Option<String>,
+}
+
+pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
+    let mut cfg = match &a.config {
+        Some(p) => crate::train_cmd::read_config(p)?,
+        None => hepae_train::TrainConfig::default(),
+    };
+    if let Some(e) = a.epochs {
+        cfg.epochs = e;
+    }
+    let table = hepae_ingest::read_parquet(&a.data)?;
+    let opts = AnomalyOptions {
+        seed: a.split_seed,
+        weight_column: a.weight_column.clone(),
+        ..Default::default()
+    };
+    let s = hepae_rmm::anomaly::run(&table, &cfg, &opts, &a.out).map_err(anyhow::Error::msg)?;
+    print_anomaly(&s);
+    eprintln!("outputs: {}", a.out.display());
+    Ok(())
+}
+
+pub fn print_anomaly(s: &hepae_rmm::AnomalySummary) {
+    eprintln!(
+        "trained on {} background events ({} features); {} held out; median score {:.4e}",
+        s.train_events, s.features, s.test_events, s.background_median
+    );
+    for r in &s.rocs {
+        eprintln!("  AUC {} vs SM background: {:.4}", r.signal, r.auc);
+    }
+    for sr in &s.signal_regions {
+        let counts: Vec<String> = sr.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        eprintln!(
+            "  score > median x {:.1}: {}",
+            1.0 + sr.i as f64 / 5.0,
+            counts.join(", ")
+        );
+    }
+}
