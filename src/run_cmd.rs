@@ -17,6 +17,9 @@ Pipeline file keys (strict: unknown keys are errors with line and column):
   compression_ratios: [R, ...]  one train..validate chain per R = features / latent
   compress:    latent_dtype, bounds {COLUMN: {abs, rel}}, lossless, zstd_level
   validate:    mass_column, windows [{name, lo, hi}], fit_bin_width, hist_bins
+  rmm:         samples [{file, process, signal}], tree, matrix {types, n, sqrt_s, rapidity, btag_column}
+               (with rmm the stages are rmm -> anomaly, and train is the anomaly model)
+  anomaly:     test_fraction, seed, weight_column
 Outputs: OUT/NAME/STAGE/ (with rR/ per ratio), each with stage.json; unchanged stages are skipped.";
 
 #[derive(Args)]
@@ -24,7 +27,7 @@ Outputs: OUT/NAME/STAGE/ (with rR/ per ratio), each with stage.json; unchanged s
 pub struct RunArgs {
     /// Pipeline file (pipelines/NAME.yaml).
     pipeline: PathBuf,
-    /// Re-run this stage and all later ones (ingest, preprocess, train, compress, decompress, validate).
+    /// Re-run this stage and all later ones (ingest, preprocess, train, compress, decompress, validate; rmm, anomaly).
     #[arg(long)]
     from: Option<Stage>,
     /// Run only this stage; earlier stages must be up to date.
