@@ -31,7 +31,6 @@ pub use manifest::{read_manifest, Manifest};
 pub use quant::Bound;
 pub use root_out::write_root_atomic;
 
-use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{ArrayRef, BooleanArray, PrimitiveArray};
 use arrow_schema::DataType;
@@ -103,33 +102,7 @@ pub(crate) fn out_kind(dtype: &str) -> quant::OutKind {
 /// Exact values of a numeric column as f64 (64-bit integers beyond 2^53 are
 /// reported by the caller's range check).
 pub(crate) fn column_f64(a: &ArrayRef) -> Option<Vec<f64>> {
-    macro_rules! prim {
-        ($t:ty) => {
-            a.as_primitive::<$t>()
-                .values()
-                .iter()
-                .map(|v| *v as f64)
-                .collect()
-        };
-    }
-    Some(match a.data_type() {
-        DataType::Float32 => prim!(Float32Type),
-        DataType::Float64 => prim!(Float64Type),
-        DataType::Int8 => prim!(Int8Type),
-        DataType::Int16 => prim!(Int16Type),
-        DataType::Int32 => prim!(Int32Type),
-        DataType::Int64 => prim!(Int64Type),
-        DataType::UInt8 => prim!(UInt8Type),
-        DataType::UInt16 => prim!(UInt16Type),
-        DataType::UInt32 => prim!(UInt32Type),
-        DataType::UInt64 => prim!(UInt64Type),
-        DataType::Boolean => a
-            .as_boolean()
-            .iter()
-            .map(|v| v.unwrap_or(false) as u8 as f64)
-            .collect(),
-        _ => return None,
-    })
+    hepae_ingest::numeric_f64(a)
 }
 
 /// Builds a column of `dtype` from values already representable in it.

@@ -497,3 +497,38 @@ pub fn to_arrow(v: Values) -> ArrayRef {
         Values::F64(x) => Arc::new(Float64Array::from(x)),
     }
 }
+
+/// Values of a numeric or boolean column as f64 (exact up to 2^53), or
+/// `None` for other types. Shared by the stages that do arithmetic on tables.
+pub fn numeric_f64(a: &ArrayRef) -> Option<Vec<f64>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    use arrow_schema::DataType as D;
+    macro_rules! p {
+        ($t:ty) => {
+            a.as_primitive::<$t>()
+                .values()
+                .iter()
+                .map(|v| *v as f64)
+                .collect()
+        };
+    }
+    Some(match a.data_type() {
+        D::Float32 => p!(Float32Type),
+        D::Float64 => p!(Float64Type),
+        D::Int8 => p!(Int8Type),
+        D::Int16 => p!(Int16Type),
+        D::Int32 => p!(Int32Type),
+        D::Int64 => p!(Int64Type),
+        D::UInt8 => p!(UInt8Type),
+        D::UInt16 => p!(UInt16Type),
+        D::UInt32 => p!(UInt32Type),
+        D::UInt64 => p!(UInt64Type),
+        D::Boolean => a
+            .as_boolean()
+            .iter()
+            .map(|v| v.unwrap_or(false) as u8 as f64)
+            .collect(),
+        _ => return None,
+    })
+}

@@ -1,9 +1,7 @@
 //! The preprocess stage: cuts, all-zero columns and column drops on the flat table.
 
 use crate::config::PreprocessSection;
-use arrow_array::cast::AsArray;
-use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_array::{Array, BooleanArray, RecordBatch};
 use hepae_ingest::Cut;
 use serde::Serialize;
 
@@ -22,39 +20,6 @@ pub struct PreprocessReport {
     pub rows_after: u64,
 }
 
-/// f64 view of a numeric column (64-bit integers beyond 2^53 round, which is
-/// fine for cuts and zero tests).
-fn values(a: &ArrayRef) -> Option<Vec<f64>> {
-    use arrow_schema::DataType as D;
-    macro_rules! p {
-        ($t:ty) => {
-            a.as_primitive::<$t>()
-                .values()
-                .iter()
-                .map(|v| *v as f64)
-                .collect()
-        };
-    }
-    Some(match a.data_type() {
-        D::Float32 => p!(Float32Type),
-        D::Float64 => p!(Float64Type),
-        D::Int8 => p!(Int8Type),
-        D::Int16 => p!(Int16Type),
-        D::Int32 => p!(Int32Type),
-        D::Int64 => p!(Int64Type),
-        D::UInt8 => p!(UInt8Type),
-        D::UInt16 => p!(UInt16Type),
-        D::UInt32 => p!(UInt32Type),
-        D::UInt64 => p!(UInt64Type),
-        D::Boolean => a
-            .as_boolean()
-            .iter()
-            .map(|v| v.unwrap_or(false) as u8 as f64)
-            .collect(),
-        _ => return None,
-    })
-}
-
 /// Applies the section to a batch.
 pub fn apply(
     batch: &RecordBatch,
@@ -70,7 +35,7 @@ pub fn apply(
         let col = b
             .column_by_name(&cut.column)
             .ok_or_else(|| format!("cut '{text}': no column '{}' in the table", cut.column))?;
-        let v = values(col)
+        let v = hepae_ingest::numeric_f64(col)
             .ok_or_else(|| format!("cut '{text}': column '{}' is not numeric", cut.column))?;
         let mask = BooleanArray::from_iter(v.iter().map(|x| Some(*x >= cut.lo && *x <= cut.hi)));
         b = arrow_select::filter::filter_record_batch(&b, &mask).map_err(|e| e.to_string())?;
@@ -84,7 +49,7 @@ pub fn apply(
             continue;
         }
         if s.drop_zero_columns && !label {
-            if let Some(v) = values(b.column(i)) {
+            if let Some(v) = hepae_ingest::numeric_f64(b.column(i)) {
                 if b.column(i).null_count() == 0 && v.iter().all(|x| *x == 0.0) {
                     dropped_zero_columns.push(f.name().clone());
                     continue;

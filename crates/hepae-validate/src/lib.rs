@@ -175,6 +175,16 @@ pub struct Summary {
     pub plots: Vec<String>,
 }
 
+impl Summary {
+    /// Statistics rows of one method (`ae`, `pca`) and quantity (`residual`, `response`).
+    pub fn rows(&self, method: &str, quantity: &str) -> Vec<&StatRow> {
+        self.stats
+            .iter()
+            .filter(|r| r.method == method && r.quantity == quantity)
+            .collect()
+    }
+}
+
 /// Numeric non-label column names, in table order.
 fn numeric_columns(b: &RecordBatch) -> Vec<String> {
     b.schema()
@@ -191,42 +201,9 @@ fn exact_columns(b: &RecordBatch, names: &[String]) -> Vec<Vec<f64>> {
         .iter()
         .map(|n| {
             let c = b.column_by_name(n).expect("checked");
-            column_f64(c)
+            hepae_ingest::numeric_f64(c).unwrap_or_default()
         })
         .collect()
-}
-
-fn column_f64(c: &arrow_array::ArrayRef) -> Vec<f64> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::*;
-    use arrow_schema::DataType;
-    macro_rules! p {
-        ($t:ty) => {
-            c.as_primitive::<$t>()
-                .values()
-                .iter()
-                .map(|v| *v as f64)
-                .collect()
-        };
-    }
-    match c.data_type() {
-        DataType::Float32 => p!(Float32Type),
-        DataType::Float64 => p!(Float64Type),
-        DataType::Int8 => p!(Int8Type),
-        DataType::Int16 => p!(Int16Type),
-        DataType::Int32 => p!(Int32Type),
-        DataType::Int64 => p!(Int64Type),
-        DataType::UInt8 => p!(UInt8Type),
-        DataType::UInt16 => p!(UInt16Type),
-        DataType::UInt32 => p!(UInt32Type),
-        DataType::UInt64 => p!(UInt64Type),
-        DataType::Boolean => c
-            .as_boolean()
-            .iter()
-            .map(|v| v.unwrap_or(false) as u8 as f64)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// Residual and response statistics of `rec` against `orig` for each variable.

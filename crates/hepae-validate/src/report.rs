@@ -130,11 +130,7 @@ fn markdown(s: &Summary) -> String {
     }
     for method in ["ae", "pca"] {
         for q in ["response", "residual"] {
-            let rows: Vec<_> = s
-                .stats
-                .iter()
-                .filter(|r| r.method == method && r.quantity == q)
-                .collect();
+            let rows = s.rows(method, q);
             if rows.is_empty() {
                 continue;
             }
@@ -341,11 +337,7 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
     // Box plots of response and residual, per method.
     for method in ["ae", "pca"] {
         for q in ["response", "residual"] {
-            let rows: Vec<_> = s
-                .stats
-                .iter()
-                .filter(|r| r.method == method && r.quantity == q)
-                .collect();
+            let rows = s.rows(method, q);
             if rows.is_empty() {
                 continue;
             }
