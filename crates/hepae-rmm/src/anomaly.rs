@@ -319,17 +319,20 @@ pub fn run(
         .map_err(|e| e.to_string())?;
     hepae_ingest::write_json_atomic(&summary, &out.join("summary.json"))
         .map_err(|e| e.to_string())?;
-    plots(out, &score, &process, &eval, &summary).map_err(|e| e.to_string())?;
+    plots(out, &score, &weights, &process, &signal, &eval, &summary).map_err(|e| e.to_string())?;
     Ok(summary)
 }
 
 fn plots(
     out: &Path,
     score: &[f64],
+    weight: &[f64],
     process: &[String],
+    signal: &[bool],
     eval: &dyn Fn(usize) -> bool,
     s: &AnomalySummary,
 ) -> Result<(), hepae_plot::PlotError> {
+    let is_signal = |p: &String| (0..process.len()).any(|i| signal[i] && &process[i] == p);
     let mut procs: Vec<&String> = process.iter().collect();
     procs.sort();
     procs.dedup();
@@ -345,24 +348,39 @@ fn plots(
             .max(1e-12)
     };
     let bins = 60;
-    let hists: Vec<(String, Vec<(f64, f64)>)> = procs
-        .iter()
-        .map(|p| {
-            let mut c = vec![0.0f64; bins];
-            let mut tot = 0.0f64;
-            for i in (0..score.len()).filter(|&i| eval(i) && &process[i] == *p) {
-                let b = ((score[i] / hi * bins as f64) as usize).min(bins - 1);
-                c[b] += 1.0;
-                tot += 1.0;
-            }
-            let pts = c
-                .iter()
-                .enumerate()
-                .map(|(b, v)| ((b as f64 + 0.5) * hi / bins as f64, v / tot.max(1.0)))
-                .collect();
-            (p.to_string(), pts)
-        })
-        .collect();
+    // Weighted counts per process; SM processes stacked, signals overlaid.
+    let counts = |p: &String| {
+        let mut c = vec![0.0f64; bins];
+        for i in (0..score.len()).filter(|&i| eval(i) && &process[i] == p) {
+            let b = ((score[i] / hi * bins as f64) as usize).min(bins - 1);
+            c[b] += weight[i];
+        }
+        c
+    };
+    let x = |b: usize| (b as f64 + 0.5) * hi / bins as f64;
+    let mut hists: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    let mut stack = vec![0.0f64; bins];
+    for p in procs.iter().filter(|p| !is_signal(p)) {
+        for (t, c) in stack.iter_mut().zip(counts(p)) {
+            *t += c;
+        }
+        let label = if hists.is_empty() {
+            p.to_string()
+        } else {
+            format!("+ {p}")
+        };
+        hists.push((
+            label,
+            stack.iter().enumerate().map(|(b, v)| (x(b), *v)).collect(),
+        ));
+    }
+    for p in procs.iter().filter(|p| is_signal(p)) {
+        let c = counts(p);
+        hists.push((
+            format!("{p} (signal)"),
+            c.iter().enumerate().map(|(b, v)| (x(b), *v)).collect(),
+        ));
+    }
     let series: Vec<hepae_plot::Series> = hists
         .iter()
         .map(|(l, p)| hepae_plot::Series {
@@ -373,9 +391,9 @@ fn plots(
     for ext in ["png", "svg"] {
         hepae_plot::line_plot(
             &out.join(format!("scores.{ext}")),
-            "anomaly score by process (normalised)",
+            "anomaly score: SM stacked, signal overlaid (held-out events)",
             "reconstruction MSE",
-            "fraction of events",
+            "events / bin",
             &series,
             true,
         )?;
