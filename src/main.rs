@@ -121,6 +121,28 @@ struct IngestArgs {
     /// Print the time taken by each step.
     #[arg(long, short)]
     verbose: bool,
+    /// Process only shard K of N (0-based) of the input file list, for job
+    /// arrays; `{shard}` in --out is replaced by K, and `file_index` keeps
+    /// each file's position in the whole list. See docs/scaling.md.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+}
+
+/// `K/N` -> the contiguous, balanced slice of `n` files that shard K gets.
+fn shard_range(s: &str, n: usize) -> Result<(usize, std::ops::Range<usize>)> {
+    let (k, total) = s
+        .split_once('/')
+        .and_then(|(k, t)| {
+            Some((
+                k.trim().parse::<usize>().ok()?,
+                t.trim().parse::<usize>().ok()?,
+            ))
+        })
+        .with_context(|| format!("--shard '{s}': expected K/N with 0 <= K < N"))?;
+    if total == 0 || k >= total {
+        bail!("--shard '{s}': expected K/N with 0 <= K < N");
+    }
+    Ok((k, k * n / total..(k + 1) * n / total))
 }
 
 fn main() -> ExitCode {
@@ -199,7 +221,21 @@ fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
 }
 
 fn ingest(a: &IngestArgs) -> Result<()> {
-    let inputs = expand_inputs(&a.input)?;
+    let mut inputs = expand_inputs(&a.input)?;
+    let mut first_file_index = 0;
+    let mut out = a.out.clone();
+    if let Some(s) = &a.shard {
+        let (k, range) = shard_range(s, inputs.len())?;
+        if range.is_empty() {
+            bail!(
+                "--shard {s}: no files for this shard ({} input files)",
+                inputs.len()
+            );
+        }
+        first_file_index = range.start as i32;
+        inputs = inputs[range].to_vec();
+        out = PathBuf::from(a.out.to_string_lossy().replace("{shard}", &k.to_string()));
+    }
     let columns = a
         .columns
         .iter()
@@ -219,6 +255,7 @@ fn ingest(a: &IngestArgs) -> Result<()> {
         cuts,
         drop_zero_columns: a.drop_zero_columns,
         drop_nonfinite: a.drop_nonfinite,
+        first_file_index,
     };
     let bytes: u64 = inputs
         .iter()
@@ -233,7 +270,7 @@ fn ingest(a: &IngestArgs) -> Result<()> {
     let t_read = t0.elapsed();
     let r = &table.report;
     let meta = vec![("hepae.ingest".to_string(), serde_json::to_string(r)?)];
-    hepae_ingest::write_parquet_atomic(&table.batch, &a.out, &meta, a.zstd_level)?;
+    hepae_ingest::write_parquet_atomic(&table.batch, &out, &meta, a.zstd_level)?;
     if a.verbose {
         eprintln!(
             "timing: read+flatten+cuts {:.3} s, parquet write {:.3} s",
@@ -241,7 +278,7 @@ fn ingest(a: &IngestArgs) -> Result<()> {
             (t0.elapsed() - t_read).as_secs_f64()
         );
     }
-    let sidecar = sidecar_path(&a.out);
+    let sidecar = sidecar_path(&out);
     hepae_ingest::write_json_atomic(r, &sidecar)?;
     let events: u64 = r.inputs.iter().map(|f| f.events).sum();
     eprintln!(
@@ -269,7 +306,7 @@ fn ingest(a: &IngestArgs) -> Result<()> {
         "wrote {} rows x {} columns to {} (report: {})",
         r.rows_after_cuts,
         r.columns.len() + 2,
-        a.out.display(),
+        out.display(),
         sidecar.display()
     );
     Ok(())

@@ -243,3 +243,59 @@ fn ingest_reads_atlas_vectors_and_delphes_split_members() {
     ));
     assert_eq!(r["columns"][0]["name"], "pt");
 }
+
+/// Shards of a file list, concatenated in shard order, are the unsharded table.
+#[test]
+fn shards_concatenate_to_the_whole_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = format!("{}/pythia/hep1_*.root", data().display());
+    let base = |extra: &[&str], out: &str| {
+        let mut a = vec![
+            "ingest",
+            "--input",
+            pattern.as_str(),
+            "--collection",
+            "PFJet",
+            "--columns",
+            "pt,eta,mass",
+        ];
+        a.extend(extra);
+        a.extend(["--out", out]);
+        ok(&a);
+    };
+    let shard = dir.path().join("jets-{shard}.parquet");
+    let all = dir.path().join("all.parquet");
+    base(&["--shard", "0/2"], shard.to_str().unwrap());
+    base(&["--shard", "1/2"], shard.to_str().unwrap());
+    base(&[], all.to_str().unwrap());
+    let py = r#"
+import sys, pyarrow as pa, pyarrow.parquet as pq
+parts = [pq.read_table(p) for p in sys.argv[1:3]]
+whole = pq.read_table(sys.argv[3])
+assert pa.concat_tables(parts).equals(whole)
+print(sorted(set(parts[0]["file_index"].to_pylist())), sorted(set(parts[1]["file_index"].to_pylist())))
+"#;
+    let s0 = dir.path().join("jets-0.parquet");
+    let s1 = dir.path().join("jets-1.parquet");
+    let out = run_python(
+        py,
+        &[
+            s0.to_str().unwrap(),
+            s1.to_str().unwrap(),
+            all.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.trim(), "[0] [1]");
+    let o = hepae(&[
+        "ingest",
+        "--input",
+        &pattern,
+        "--collection",
+        "PFJet",
+        "--shard",
+        "3/2",
+        "--out",
+        "x.parquet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

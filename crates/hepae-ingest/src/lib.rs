@@ -72,6 +72,9 @@ pub struct IngestSpec {
     pub drop_zero_columns: bool,
     /// Drop rows with NaN/Inf (reported) instead of failing.
     pub drop_nonfinite: bool,
+    /// `file_index` of the first input: a shard of a larger file list keeps
+    /// the indices the files have in the whole list.
+    pub first_file_index: i32,
 }
 
 /// Per-file facts.
@@ -370,7 +373,7 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
                 match idx {
                     Some(i) => files[fi].1[i].values.get_f64(r),
                     None if cut.column == "event" => events[fi][r] as f64,
-                    None => fi as f64,
+                    None => (spec.first_file_index + fi as i32) as f64,
                 }
             };
             for (r, k) in keep.iter_mut().enumerate() {
@@ -417,7 +420,7 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
     for (fi, (ev, k)) in events.iter().zip(&keeps).enumerate() {
         event.extend(ev.iter().zip(k).filter(|(_, k)| **k).map(|(e, _)| *e));
         file_index.extend(std::iter::repeat_n(
-            fi as i32,
+            spec.first_file_index + fi as i32,
             k.iter().filter(|k| **k).count(),
         ));
     }

@@ -331,6 +331,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
                 cuts: Vec::new(),
                 drop_zero_columns: false,
                 drop_nonfinite: ingest.drop_nonfinite,
+                first_file_index: 0,
             };
             let t = hepae_ingest::ingest(&spec, &|_| {}).map_err(s)?;
             let meta = vec![(

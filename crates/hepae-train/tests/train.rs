@@ -28,6 +28,7 @@ fn hep2(rows: usize) -> Matrix {
         ],
         drop_zero_columns: true,
         drop_nonfinite: false,
+        first_file_index: 0,
     };
     let t = ingest(&spec, &|_| {}).unwrap();
     let batch = t.batch.slice(0, rows);
