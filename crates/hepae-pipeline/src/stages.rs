@@ -94,6 +94,9 @@ pub struct StageOutcome {
 struct StageRecord {
     stage: String,
     key: String,
+    /// Keys of the stages whose outputs this one read.
+    #[serde(default)]
+    upstream: Vec<String>,
     hepae_version: String,
     config: serde_json::Value,
     seconds: f64,
@@ -171,6 +174,7 @@ impl Ctx<'_> {
         let rec = StageRecord {
             stage: stage.name().into(),
             key: key.clone(),
+            upstream: upstream.iter().map(|k| k.to_string()).collect(),
             hepae_version: env!("CARGO_PKG_VERSION").into(),
             config,
             seconds: t0.elapsed().as_secs_f64(),
