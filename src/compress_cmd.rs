@@ -47,9 +47,7 @@ pub struct DecompressArgs {
 
 /// Reads strict YAML compression options.
 pub fn read_options(path: &std::path::Path) -> Result<CompressOptions> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Ok(hepae_pipeline::read_yaml(path)?)
 }
 
 /// `COLUMN:abs:1e-3` -> (column, bound).

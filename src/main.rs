@@ -184,27 +184,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Expands glob patterns; plain paths are kept as given (missing ones fail later with their name).
-fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in patterns {
-        if p.contains(['*', '?', '[']) {
-            let mut hits: Vec<PathBuf> = glob::glob(p)
-                .with_context(|| format!("bad glob pattern '{p}'"))?
-                .filter_map(|r| r.ok())
-                .collect();
-            if hits.is_empty() {
-                bail!("{p}: no files match this pattern");
-            }
-            hits.sort();
-            out.extend(hits);
-        } else {
-            out.push(PathBuf::from(p));
-        }
-    }
-    Ok(out)
-}
-
 fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
     if n > 1 || bytes > 64 << 20 {
         let pb = indicatif::ProgressBar::new(n as u64);
@@ -221,7 +200,7 @@ fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
 }
 
 fn ingest(a: &IngestArgs) -> Result<()> {
-    let mut inputs = expand_inputs(&a.input)?;
+    let mut inputs = hepae_ingest::expand_inputs(&a.input).map_err(anyhow::Error::msg)?;
     let mut first_file_index = 0;
     let mut out = a.out.clone();
     if let Some(s) = &a.shard {

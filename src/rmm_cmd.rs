@@ -82,7 +82,8 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
     let meta = vec![("hepae.rmm".to_string(), serde_json::to_string(&cfg)?)];
     hepae_ingest::write_parquet_atomic(&batch, &a.out, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)?;
     if let Some(h) = &a.heatmap {
-        write_heatmap(&batch, &cfg, h)?;
+        hepae_rmm::heatmap_of_event(&batch, &cfg, 0, h, "RMM of one event")
+            .map_err(anyhow::Error::msg)?;
     }
     let side = hepae_rmm::rmm::size(&cfg);
     eprintln!(
@@ -91,27 +92,6 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
         a.out.display(),
         t0.elapsed().as_secs_f64()
     );
-    Ok(())
-}
-
-/// Heat map of the first event's matrix.
-pub fn write_heatmap(
-    batch: &arrow_array::RecordBatch,
-    cfg: &RmmConfig,
-    path: &std::path::Path,
-) -> Result<()> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::Float32Type;
-    let side = hepae_rmm::rmm::size(cfg);
-    let values: Vec<f64> = (0..side * side)
-        .map(|k| batch.column(k).as_primitive::<Float32Type>().value(0) as f64)
-        .collect();
-    hepae_plot::heatmap(
-        path,
-        "RMM of one event",
-        &hepae_rmm::rmm::labels(cfg),
-        &values,
-    )?;
     Ok(())
 }
 

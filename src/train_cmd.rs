@@ -1,6 +1,6 @@
 //! `hepae train`: fit an autoencoder to a Parquet table.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use hepae_train::{BackendKind, ModelKind, TrainConfig};
 use std::path::PathBuf;
@@ -44,9 +44,7 @@ pub struct TrainArgs {
 
 /// Reads a strict YAML training config, reporting line and column on errors.
 pub fn read_config(path: &std::path::Path) -> Result<TrainConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Ok(hepae_pipeline::read_yaml(path)?)
 }
 
 pub fn run(a: &TrainArgs) -> Result<()> {

@@ -82,8 +82,9 @@ impl Default for CompressOptions {
     }
 }
 
-/// Layer names of the exported network for `hidden` layers.
-pub(crate) fn layer_names(hidden: usize) -> (Vec<String>, Vec<String>) {
+/// Encoder and decoder layer names of the exported network with `hidden`
+/// hidden layers, in forward order.
+pub fn layer_names(hidden: usize) -> (Vec<String>, Vec<String>) {
     let mut enc: Vec<String> = (0..hidden).map(|i| format!("encoder.{i}")).collect();
     enc.push("latent".into());
     let mut dec: Vec<String> = (0..hidden).map(|i| format!("decoder.{i}")).collect();

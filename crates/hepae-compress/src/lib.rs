@@ -25,7 +25,7 @@ pub mod mlp;
 pub mod quant;
 mod root_out;
 
-pub use compress::{compress, gzip9_of_raw_float32, CompressOptions, LatentDType};
+pub use compress::{compress, gzip9_of_raw_float32, layer_names, CompressOptions, LatentDType};
 pub use decompress::{decompress, restore};
 pub use manifest::{read_manifest, Manifest};
 pub use quant::Bound;

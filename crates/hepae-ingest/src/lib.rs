@@ -11,7 +11,7 @@ mod parquet_io;
 mod spec;
 
 pub use parquet_io::{
-    parquet_bytes, read_parquet, write_json_atomic, write_parquet_atomic,
+    parquet_bytes, read_parquet, read_parquet_schema, write_json_atomic, write_parquet_atomic,
     write_parquet_atomic_with, ParquetOptions, DEFAULT_ZSTD_LEVEL,
 };
 pub use spec::{ColumnSpec, Cut};
@@ -534,4 +534,27 @@ pub fn numeric_f64(a: &ArrayRef) -> Option<Vec<f64>> {
             .collect(),
         _ => return None,
     })
+}
+
+/// Expands glob patterns (each pattern's matches sorted, so every job of an
+/// array sees the same list); plain paths are kept as given, and missing ones
+/// fail later with their name. A pattern matching nothing is an error.
+pub fn expand_inputs(patterns: &[String]) -> std::result::Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in patterns {
+        if p.contains(['*', '?', '[']) {
+            let mut hits: Vec<PathBuf> = glob::glob(p)
+                .map_err(|e| format!("bad glob pattern '{p}': {e}"))?
+                .filter_map(|r| r.ok())
+                .collect();
+            if hits.is_empty() {
+                return Err(format!("{p}: no files match this pattern"));
+            }
+            hits.sort();
+            out.extend(hits);
+        } else {
+            out.push(PathBuf::from(p));
+        }
+    }
+    Ok(out)
 }

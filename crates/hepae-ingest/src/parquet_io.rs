@@ -175,6 +175,14 @@ pub fn write_json_atomic(value: &impl serde::Serialize, path: &Path) -> Result<(
     })
 }
 
+/// The Arrow schema of a Parquet file, read from its footer only.
+pub fn read_parquet_schema(path: &Path) -> Result<arrow_schema::SchemaRef> {
+    let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
+    let f = std::fs::File::open(path).map_err(|e| io(&e))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| io(&e))?;
+    Ok(b.schema().clone())
+}
+
 /// Reads a whole Parquet file into one batch.
 pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
     let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));

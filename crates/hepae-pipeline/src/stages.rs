@@ -207,27 +207,6 @@ fn file_stamps(files: &[PathBuf]) -> serde_json::Value {
         .collect()
 }
 
-fn expand_inputs(patterns: &[String]) -> std::result::Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for p in patterns {
-        let p = expand_data(p);
-        if p.contains(['*', '?', '[']) {
-            let mut hits: Vec<PathBuf> = glob::glob(&p)
-                .map_err(|e| format!("bad glob '{p}': {e}"))?
-                .filter_map(|r| r.ok())
-                .collect();
-            if hits.is_empty() {
-                return Err(format!("{p}: no files match this pattern"));
-            }
-            hits.sort();
-            out.extend(hits);
-        } else {
-            out.push(PathBuf::from(p));
-        }
-    }
-    Ok(out)
-}
-
 /// The ingest section, from the pipeline or its dataset's stand-in.
 fn resolve_ingest(p: &Pipeline, base: &Path) -> Result<(IngestSection, PreprocessSection)> {
     let dataset: Option<Dataset> = match &p.dataset {
@@ -308,7 +287,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
         steps: 2 + 4 * variants,
     };
 
-    let inputs = expand_inputs(&ingest.inputs).map_err(|m| PipelineError::Stage {
+    let expanded: Vec<String> = ingest.inputs.iter().map(|p| expand_data(p)).collect();
+    let inputs = hepae_ingest::expand_inputs(&expanded).map_err(|m| PipelineError::Stage {
         stage: "ingest".into(),
         message: m,
     })?;
@@ -389,12 +369,13 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
 
     // Feature count after preprocessing decides the latent size of each ratio.
     let features = {
-        let b = hepae_ingest::read_parquet(&table).map_err(|e| PipelineError::Stage {
-            stage: "preprocess".into(),
-            message: e.to_string(),
-        })?;
+        let schema =
+            hepae_ingest::read_parquet_schema(&table).map_err(|e| PipelineError::Stage {
+                stage: "preprocess".into(),
+                message: e.to_string(),
+            })?;
         if p.train.columns.is_empty() {
-            b.schema()
+            schema
                 .fields()
                 .iter()
                 .filter(|f| !hepae_train::data::LABEL_COLUMNS.contains(&f.name().as_str()))
@@ -557,23 +538,9 @@ fn run_rmm(
         hepae_ingest::write_parquet_atomic(&b, &table, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)
             .map_err(s)?;
         // One event's matrix as a heat map, as in the thesis figures.
-        let side = hepae_rmm::rmm::size(&r.matrix);
-        use arrow_array::cast::AsArray;
-        let values: Vec<f64> = (0..side * side)
-            .map(|k| {
-                b.column(k)
-                    .as_primitive::<arrow_array::types::Float32Type>()
-                    .value(0) as f64
-            })
-            .collect();
         let title = format!("RMM of event 0 ({})", samples[0].process);
-        hepae_plot::heatmap(
-            &dir.join("rmm_event0.png"),
-            &title,
-            &hepae_rmm::rmm::labels(&r.matrix),
-            &values,
-        )
-        .map_err(s)?;
+        hepae_rmm::heatmap_of_event(&b, &r.matrix, 0, &dir.join("rmm_event0.png"), &title)?;
+        let side = hepae_rmm::rmm::size(&r.matrix);
         eprintln!("    {} events x {side}x{side} cells", b.num_rows());
         Ok(())
     })?;

@@ -106,13 +106,6 @@ pub fn roc(background: &[(f64, f64)], signal: &[(f64, f64)]) -> (f64, Vec<(f64, 
     (auc, pts)
 }
 
-fn mix(seed: u64, k: u64) -> u64 {
-    let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Trains on the background of `table` (an RMM table with `process` and
 /// `is_signal`), scores every event and writes model, scores, plots and
 /// summary into `out`.
@@ -159,7 +152,9 @@ pub fn run(
     // Seeded split of the background.
     let test: Vec<bool> = (0..m.rows)
         .map(|i| {
-            !signal[i] && (mix(opts.seed, i as u64) as f64 / u64::MAX as f64) < opts.test_fraction
+            !signal[i]
+                && (hepae_train::mix(opts.seed, i as u64) as f64 / u64::MAX as f64)
+                    < opts.test_fraction
         })
         .collect();
     let train_rows: Vec<usize> = (0..m.rows).filter(|&i| !signal[i] && !test[i]).collect();
@@ -192,19 +187,13 @@ pub fn run(
     let (device, _) = hepae_train::select_device(hepae_train::BackendKind::Cpu);
     let loaded = hepae_train::load_model(&model_dir, &device).map_err(|e| e.to_string())?;
     let tensors = loaded.model.export_tensors();
-    let h = cfg.model.hidden.len();
-    let mut layers: Vec<String> = (0..h).map(|i| format!("encoder.{i}")).collect();
-    layers.push("latent".into());
-    layers.extend((0..h).map(|i| format!("decoder.{i}")));
-    layers.push("output".into());
-    // Encoder then decoder as one stack: the activation sits between every layer
-    // except after the latent one, so run the two halves separately.
-    let (enc, dec) = layers.split_at(h + 1);
+    // No activation after the latent layer: run the two halves separately.
+    let (enc, dec) = hepae_compress::layer_names(cfg.model.hidden.len());
     let act = cfg.model.activation;
     let encoder =
-        Mlp::from_tensors(&tensors, enc, act, "anomaly model").map_err(|e| e.to_string())?;
+        Mlp::from_tensors(&tensors, &enc, act, "anomaly model").map_err(|e| e.to_string())?;
     let decoder =
-        Mlp::from_tensors(&tensors, dec, act, "anomaly model").map_err(|e| e.to_string())?;
+        Mlp::from_tensors(&tensors, &dec, act, "anomaly model").map_err(|e| e.to_string())?;
     let mut x = m.values.clone();
     loaded.normalizer.apply(&mut x);
     let rec = decoder.forward(&encoder.forward(&x));

@@ -10,4 +10,4 @@ mod table;
 
 pub use anomaly::{AnomalyOptions, AnomalySummary};
 pub use rmm::{ObjectType, RapidityForm, RmmConfig};
-pub use table::{rmm_table, Sample};
+pub use table::{heatmap_of_event, rmm_table, Sample};

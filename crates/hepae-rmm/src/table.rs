@@ -148,3 +148,21 @@ pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> Result<Reco
     cols.push(Arc::new(BooleanArray::from(signal)));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
 }
+
+/// Draws the matrix of row `row` of an RMM table (cells first, as
+/// `rmm_table` writes them) as a heat map (PNG or SVG by extension).
+pub fn heatmap_of_event(
+    batch: &RecordBatch,
+    cfg: &RmmConfig,
+    row: usize,
+    path: &std::path::Path,
+    title: &str,
+) -> Result<(), String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float32Type;
+    let side = size(cfg);
+    let values: Vec<f64> = (0..side * side)
+        .map(|k| batch.column(k).as_primitive::<Float32Type>().value(row) as f64)
+        .collect();
+    hepae_plot::heatmap(path, title, &crate::rmm::labels(cfg), &values).map_err(|e| e.to_string())
+}

@@ -23,8 +23,8 @@ pub use data::{load_parquet, Matrix};
 pub use model::{AutoEncoder, NamedTensor};
 pub use norm::{Normalizer, Scaling};
 pub use trainer::{
-    load_model, select_device, train, write_history, EpochRecord, LoadedModel, ModelDir, ModelMeta,
-    RunOptions, TrainOutcome,
+    load_model, mix, select_device, train, write_history, EpochRecord, LoadedModel, ModelDir,
+    ModelMeta, RunOptions, TrainOutcome,
 };
 
 /// Errors of the training stage.

@@ -108,8 +108,9 @@ pub fn select_device(kind: BackendKind) -> (Device, String) {
     }
 }
 
-/// Mixes the run seed with an epoch number (SplitMix64 finaliser).
-pub(crate) fn mix(seed: u64, k: u64) -> u64 {
+/// Mixes a seed with an index (SplitMix64 finaliser): epoch shuffles here,
+/// the background split of the anomaly stage.
+pub fn mix(seed: u64, k: u64) -> u64 {
     let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
