@@ -54,11 +54,37 @@ enum Command {
     Rmm(rmm_cmd::RmmArgs),
     /// Train an autoencoder on SM background RMMs and score every event (ROC, AUC).
     Anomaly(rmm_cmd::AnomalyArgs),
+    /// Reports built from pipeline outputs (`report repro`: HEP1/HEP2 beside
+    /// the Baler thesis tables).
+    Report {
+        #[command(subcommand)]
+        kind: ReportKind,
+    },
     /// Check a dataset manifest (datasets/NAME.yaml) and print it as JSON.
     Dataset(DatasetArgs),
     /// Time training steps of the thesis network (for scripts/bench-train).
     #[command(hide = true)]
     BenchTrain(BenchTrainArgs),
+}
+
+#[derive(Subcommand)]
+enum ReportKind {
+    /// Our HEP1/HEP2 results beside the Baler thesis (cuts, R and R*, gzip,
+    /// final losses, outlier shares, W/top fits) as report.md + report.html.
+    Repro {
+        /// Output directory of the hep1 pipeline (e.g. out/hep1).
+        #[arg(long)]
+        hep1: Option<PathBuf>,
+        /// Output directory of the hep2 pipeline (e.g. out/hep2).
+        #[arg(long)]
+        hep2: Option<PathBuf>,
+        /// Report directory (replaced).
+        #[arg(long, short, default_value = "out/repro")]
+        out: PathBuf,
+        /// Text printed under the title (e.g. the commands that made the outputs).
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -159,6 +185,24 @@ fn main() -> ExitCode {
         Command::Run(a) => run_cmd::run(&a),
         Command::Rmm(a) => rmm_cmd::run_rmm(&a),
         Command::Anomaly(a) => rmm_cmd::run_anomaly(&a),
+        Command::Report {
+            kind:
+                ReportKind::Repro {
+                    hep1,
+                    hep2,
+                    out,
+                    note,
+                },
+        } => {
+            let md = hepae_pipeline::repro::repro(
+                hep1.as_deref(),
+                hep2.as_deref(),
+                &out,
+                note.as_deref(),
+            )?;
+            println!("report: {} (and report.html)", md.display());
+            Ok(())
+        }
         Command::Dataset(a) => {
             let d: hepae_pipeline::Dataset = hepae_pipeline::read_yaml(&a.manifest)?;
             println!("{}", serde_json::to_string_pretty(&d)?);

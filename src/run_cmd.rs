@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Re-run every stage.
     #[arg(long)]
     force: bool,
+    /// Override a key of the pipeline file, e.g. `--set train.epochs=30`
+    /// or `--set out=/scratch/out` (repeatable; the value is YAML).
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 pub fn run(a: &RunArgs) -> Result<()> {
@@ -44,6 +48,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         from: a.from,
         only: a.only,
         force: a.force,
+        set: a.set.clone(),
     };
     let (outcomes, reports) = hepae_pipeline::run(&a.pipeline, &opts)?;
     let ran = outcomes.iter().filter(|o| o.ran).count();

@@ -411,7 +411,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
     fails_with(
         &["decompress", s(&d), "--out", s(&out)],
-        &["format version 99", "hepae 9.9.9", "reads version 1"],
+        &["format version 99", "hepae 9.9.9", "reads version 2"],
         &out,
     );
 
@@ -620,5 +620,45 @@ fn bf16_latent_and_options_from_yaml() {
         ],
         &["compress.yaml", "line 2", "unknown field `bound`"],
         &out,
+    );
+}
+
+/// 8-bit latent codes: the stored latent is a quarter of f32's, relative
+/// bounds (log grid, zero code) still hold on every value, and zeros stay 0.
+#[test]
+fn q8_latent_with_relative_bounds_on_every_column() {
+    let p = prepared();
+    let art = compress(
+        "q8.hepae",
+        &["--latent-dtype", "q8", "--bound", "*:rel:1e-3"],
+    );
+    let restored = p.dir.join("q8.parquet");
+    ok(&["decompress", s(&art), "--out", s(&restored)]);
+    let m = json(&art.join("manifest.json"));
+    assert_eq!(m["latent"]["dtype"], "q8");
+    let quant = m["latent"]["quant"].as_array().unwrap();
+    assert_eq!(quant.len(), 4, "one [lo, step] per latent dimension");
+    let latent = read(&art.join("latent.parquet"));
+    assert_eq!(
+        latent.schema().field(0).data_type(),
+        &arrow_schema::DataType::UInt8
+    );
+    let (a, b) = (read(&p.jets), read(&restored));
+    let mut zeros = 0;
+    for c in m["columns"].as_array().unwrap() {
+        if c["storage"] == "lossless" {
+            continue;
+        }
+        let name = c["name"].as_str().unwrap();
+        for (x, y) in f32s(&a, name).iter().zip(f32s(&b, name)) {
+            let (x, y) = (*x as f64, y as f64);
+            assert!((y - x).abs() <= 1e-3 * x.abs(), "{name}: {y} vs {x}");
+            zeros += (x == 0.0) as usize;
+        }
+        assert_eq!(c["escapes"], 0, "{name}: the log grid needs no escapes");
+    }
+    assert!(
+        zeros > 1000,
+        "the energies hold zeros ({zeros}): the zero code is exercised"
     );
 }

@@ -9,7 +9,7 @@ use crate::quant::{encode, reconstruct, Bound, Code};
 use crate::{column_f64, dtype_name, out_kind, CompressError, Result};
 use arrow_array::{
     ArrayRef, Float16Array, Float32Array, Float64Array, Int32Array, RecordBatch, UInt16Array,
-    UInt32Array, UInt64Array,
+    UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use hepae_ingest::{write_parquet_atomic_with, ParquetOptions};
@@ -31,6 +31,11 @@ pub enum LatentDType {
     F16,
     /// bfloat16 (stored as its uint16 bit pattern).
     Bf16,
+    /// 8-bit codes spread evenly over each latent dimension's range (the
+    /// decoder sees the dequantised values; residuals absorb the rest).
+    Q8,
+    /// 16-bit codes, as `q8`.
+    Q16,
 }
 
 impl std::str::FromStr for LatentDType {
@@ -40,20 +45,64 @@ impl std::str::FromStr for LatentDType {
             "f32" | "float32" => Ok(LatentDType::F32),
             "f16" | "float16" => Ok(LatentDType::F16),
             "bf16" | "bfloat16" => Ok(LatentDType::Bf16),
-            _ => Err(format!("unknown latent dtype '{s}' (f32, f16, bf16)")),
+            "q8" => Ok(LatentDType::Q8),
+            "q16" => Ok(LatentDType::Q16),
+            _ => Err(format!(
+                "unknown latent dtype '{s}' (f32, f16, bf16, q8, q16)"
+            )),
         }
     }
 }
 
 impl LatentDType {
-    /// Rounds a value to this type and back, exactly as storage does.
+    /// Rounds a value to this float type and back, exactly as storage does.
     pub(crate) fn round_trip(self, v: f32) -> f32 {
         match self {
-            LatentDType::F32 => v,
+            LatentDType::F32 | LatentDType::Q8 | LatentDType::Q16 => v,
             LatentDType::F16 => half::f16::from_f32(v).to_f32(),
             LatentDType::Bf16 => half::bf16::from_f32(v).to_f32(),
         }
     }
+
+    /// Largest code of a quantised type.
+    pub(crate) fn max_code(self) -> Option<u32> {
+        match self {
+            LatentDType::Q8 => Some(u8::MAX as u32),
+            LatentDType::Q16 => Some(u16::MAX as u32),
+            _ => None,
+        }
+    }
+}
+
+/// The value of code `c` in a dimension quantised as `[lo, step]`: one f32
+/// multiply and add, the same on every machine.
+pub(crate) fn dequantise(c: u32, q: [f32; 2]) -> f32 {
+    q[0] + c as f32 * q[1]
+}
+
+/// Per-dimension `[lo, step]` and the codes (column-major per dimension).
+fn quantise(z: &[f32], width: usize, max_code: u32) -> (Vec<[f32; 2]>, Vec<Vec<u32>>) {
+    let rows = z.len() / width.max(1);
+    (0..width)
+        .map(|k| {
+            let col = (0..rows).map(|i| z[i * width + k]);
+            let (lo, hi) = col
+                .clone()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+                    (a.min(v), b.max(v))
+                });
+            let lo = if lo.is_finite() { lo } else { 0.0 };
+            let step = if hi > lo {
+                (hi - lo) / max_code as f32
+            } else {
+                1.0
+            };
+            let codes = col
+                .map(|v| (((v - lo) / step).round().max(0.0) as u32).min(max_code))
+                .collect();
+            ([lo, step], codes)
+        })
+        .unzip()
 }
 
 /// Options of `compress` (also the `compress:` section of a pipeline).
@@ -119,8 +168,14 @@ fn check_replaceable(out: &Path) -> Result<()> {
     )))
 }
 
-/// Writes the latent space (column-major `z0..`) in the stored dtype.
-fn latent_batch(z: &[f32], width: usize, dtype: LatentDType) -> Result<RecordBatch> {
+/// Writes the latent space (column-major `z0..`) in the stored dtype
+/// (`codes`: the quantised dtypes' codes per dimension).
+fn latent_batch(
+    z: &[f32],
+    width: usize,
+    dtype: LatentDType,
+    codes: &[Vec<u32>],
+) -> Result<RecordBatch> {
     let rows = z.len() / width.max(1);
     let mut fields = Vec::new();
     let mut cols: Vec<ArrayRef> = Vec::new();
@@ -128,6 +183,18 @@ fn latent_batch(z: &[f32], width: usize, dtype: LatentDType) -> Result<RecordBat
         let col = (0..rows).map(|i| z[i * width + k]);
         let name = format!("z{k}");
         match dtype {
+            LatentDType::Q8 => {
+                fields.push(Field::new(name, DataType::UInt8, false));
+                cols.push(Arc::new(UInt8Array::from_iter_values(
+                    codes[k].iter().map(|&c| c as u8),
+                )));
+            }
+            LatentDType::Q16 => {
+                fields.push(Field::new(name, DataType::UInt16, false));
+                cols.push(Arc::new(UInt16Array::from_iter_values(
+                    codes[k].iter().map(|&c| c as u16),
+                )));
+            }
             LatentDType::F32 => {
                 fields.push(Field::new(name, DataType::Float32, false));
                 cols.push(Arc::new(Float32Array::from_iter_values(col)));
@@ -197,10 +264,10 @@ fn code_column(
         .map(|(i, &xi)| {
             let xh = x_hat[i * n + j];
             match bound {
-                None => (0, false, (reconstruct(xh, 0, 0.0, kind) - xi).abs()),
+                None => (0, false, (reconstruct(xh, 0, None, kind) - xi).abs()),
                 Some(b) => match encode(xi, xh, b, kind) {
                     Code::Q(q) => {
-                        let r = reconstruct(xh, q, b.step(xh as f64), kind);
+                        let r = reconstruct(xh, q, Some(b), kind);
                         (q, false, (r - xi).abs())
                     }
                     Code::Escape => (0, true, 0.0),
@@ -295,6 +362,19 @@ pub fn compress(
     let width = encoder.outputs();
     z.iter_mut()
         .for_each(|v| *v = opts.latent_dtype.round_trip(*v));
+    let (quant, codes) = match opts.latent_dtype.max_code() {
+        Some(max) => {
+            let (q, codes) = quantise(&z, width, max);
+            // The decoder must see exactly what decompression will rebuild.
+            for (k, c) in codes.iter().enumerate() {
+                for (i, &ci) in c.iter().enumerate() {
+                    z[i * width + k] = dequantise(ci, q[k]);
+                }
+            }
+            (q, codes)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let mut x_hat = decoder.forward(&z);
     loaded.normalizer.invert(&mut x_hat);
     let decoder_sha256 = sha256_hex(
@@ -372,7 +452,7 @@ pub fn compress(
         let ing = |e: hepae_ingest::IngestError| CompressError::Io(e.to_string());
         let plain = ParquetOptions::zstd(opts.zstd_level);
         write_parquet_atomic_with(
-            &latent_batch(&z, width, opts.latent_dtype)?,
+            &latent_batch(&z, width, opts.latent_dtype, &codes)?,
             &tmp.join("latent.parquet"),
             &[],
             &ParquetOptions {
@@ -509,6 +589,7 @@ pub fn compress(
             latent: LatentEntry {
                 dtype: opts.latent_dtype,
                 width,
+                quant,
             },
             decoder_sha256,
             files,

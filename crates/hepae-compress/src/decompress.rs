@@ -6,7 +6,7 @@ use crate::quant::reconstruct;
 use crate::{array_from_f64, dtype_name, out_kind, CompressError, LatentDType, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float16Type, Float32Type, Float64Type, Int32Type, UInt16Type, UInt32Type, UInt64Type,
+    Float16Type, Float32Type, Float64Type, Int32Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
@@ -72,6 +72,36 @@ fn latent_values(b: &RecordBatch, m: &Manifest, dir: &Path) -> Result<Vec<f32>> 
                 .iter()
                 .map(|v| v.to_f32())
                 .collect(),
+            (LatentDType::Q8 | LatentDType::Q16, t)
+                if matches!(
+                    (m.latent.dtype, t),
+                    (LatentDType::Q8, DataType::UInt8) | (LatentDType::Q16, DataType::UInt16)
+                ) =>
+            {
+                let q = *m.latent.quant.get(k).ok_or_else(|| {
+                    art(format!(
+                        "manifest lists no [lo, step] for latent dimension {k}"
+                    ))
+                })?;
+                let codes: Vec<u32> = match t {
+                    DataType::UInt8 => col
+                        .as_primitive::<UInt8Type>()
+                        .values()
+                        .iter()
+                        .map(|&c| c as u32)
+                        .collect(),
+                    _ => col
+                        .as_primitive::<UInt16Type>()
+                        .values()
+                        .iter()
+                        .map(|&c| c as u32)
+                        .collect(),
+                };
+                codes
+                    .into_iter()
+                    .map(|c| crate::compress::dequantise(c, q))
+                    .collect()
+            }
             (LatentDType::Bf16, DataType::UInt16) => col
                 .as_primitive::<UInt16Type>()
                 .values()
@@ -227,8 +257,8 @@ pub fn restore(dir: &Path) -> Result<(Manifest, RecordBatch)> {
                     .map(|i| {
                         let xh = x_hat[i * n + j];
                         match (&c.bound, &codes) {
-                            (Some(b), Some(q)) => reconstruct(xh, q[i], b.step(xh as f64), kind),
-                            _ => reconstruct(xh, 0, 0.0, kind),
+                            (Some(b), Some(q)) => reconstruct(xh, q[i], Some(b), kind),
+                            _ => reconstruct(xh, 0, None, kind),
                         }
                     })
                     .collect();

@@ -12,7 +12,7 @@ use std::path::Path;
 /// Value of `format` in every manifest.
 pub const FORMAT: &str = "hepae-artifact";
 /// Artifact layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Manifest file name inside an artifact directory.
 pub const MANIFEST: &str = "manifest.json";
 
@@ -67,10 +67,13 @@ pub struct ModelEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LatentEntry {
-    /// `f32`, `f16` or `bf16`.
+    /// `f32`, `f16`, `bf16`, `q8` or `q16`.
     pub dtype: crate::LatentDType,
     /// Latent dimension.
     pub width: usize,
+    /// For `q8`/`q16`: `[lo, step]` per dimension; value = lo + code * step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quant: Vec<[f32; 2]>,
 }
 
 /// Size and checksum of one file.

@@ -1,13 +1,15 @@
 //! Error-bounded residual coding.
 //!
 //! For a value `x` with decoder output `x_hat`, compression stores an integer
-//! code `q`; decompression returns `x_hat + q * step` in the column's dtype.
-//! The step depends only on `x_hat` and the bound (both known to the
-//! decoder), and the reconstruction uses only IEEE add, multiply, rounding and
-//! casts, so it is the same on every machine. Compression picks the code
-//! nearest zero whose reconstruction meets the bound (small codes compress
-//! well) and checks it; a value no code can restore (NaN, a relative bound at
-//! zero, f32 rounding at the edge) is stored exactly as an escape.
+//! code `q`; decompression returns a point of a grid around `x_hat`, in the
+//! column's dtype: `x_hat + q * step` under an absolute bound, `x_hat * g^q`
+//! (constant relative spacing) under a purely relative one, and exactly 0 for
+//! the code [`ZERO`]. The grid depends only on `x_hat` and the bound (both
+//! known to the decoder), and the reconstruction uses only IEEE add,
+//! multiply, divide, rounding and casts, so it is the same on every machine.
+//! Compression picks the code nearest zero whose reconstruction meets the
+//! bound (small codes compress well) and checks it; a value no code can
+//! restore (NaN, f32 rounding at the edge) is stored exactly as an escape.
 
 use serde::{Deserialize, Serialize};
 
@@ -119,12 +121,68 @@ pub enum OutKind {
     },
 }
 
-/// The value decompression produces from a decoder output, code and step.
-pub fn reconstruct(x_hat: f32, q: i32, step: f64, kind: OutKind) -> f64 {
-    let v = if q == 0 {
-        x_hat as f64
+/// Code for "exactly zero": under a relative bound nothing else is allowed
+/// at 0, and zeros are common (energies of absent jet constituents).
+pub const ZERO: i32 = i32::MIN;
+
+/// Log-grid codes in `FLIP +- MAX_LOG_CODE` start from `-x_hat` instead of
+/// `x_hat`: a prediction of the wrong sign still gets a code, not an escape.
+const FLIP: i32 = 1 << 30;
+const MAX_LOG_CODE: i32 = 1 << 29;
+
+/// The grid of values the codes of one value point to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Grid {
+    /// `x_hat + q * step`.
+    Linear(f64),
+    /// `x_hat * ratio^q`: constant relative spacing, so a relative bound is
+    /// met however far the prediction is off (only its sign matters).
+    Log(f64),
+}
+
+impl Bound {
+    fn grid(&self, x_hat: f64) -> Grid {
+        match (self.abs, self.rel) {
+            // Spacing 2 * rel (1 - 1/64) is below ln((1 + rel) / (1 - rel)),
+            // the width of the allowed interval in log space.
+            (None, Some(r)) => Grid::Log(1.0 + 2.0 * r * (1.0 - 1.0 / 64.0)),
+            _ => Grid::Linear(self.step(x_hat)),
+        }
+    }
+}
+
+/// `g^k` by repeated squaring: plain IEEE multiplications (and one division)
+/// in a fixed order, so every machine gets the same bits (unlike `powi`).
+fn pow_int(g: f64, k: i32) -> f64 {
+    let mut n = k.unsigned_abs();
+    let (mut base, mut acc) = (g, 1.0f64);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc *= base;
+        }
+        base *= base;
+        n >>= 1;
+    }
+    if k < 0 {
+        1.0 / acc
     } else {
-        x_hat as f64 + q as f64 * step
+        acc
+    }
+}
+
+/// The value decompression produces from a decoder output and a code
+/// (`bound` is the column's bound; `None`: no residuals, the output as is).
+pub fn reconstruct(x_hat: f32, q: i32, bound: Option<&Bound>, kind: OutKind) -> f64 {
+    let xh = x_hat as f64;
+    let v = match bound {
+        _ if q == 0 => xh,
+        None => xh,
+        Some(_) if q == ZERO => 0.0,
+        Some(b) => match b.grid(xh) {
+            Grid::Linear(step) => xh + q as f64 * step,
+            Grid::Log(g) if q > FLIP - MAX_LOG_CODE => -xh * pow_int(g, q - FLIP),
+            Grid::Log(g) => xh * pow_int(g, q),
+        },
     };
     match kind {
         OutKind::F32 => v as f32 as f64,
@@ -153,33 +211,49 @@ pub enum Code {
 /// Picks the code for `x` (the exact original value) given `x_hat`.
 pub fn encode(x: f64, x_hat: f32, bound: &Bound, kind: OutKind) -> Code {
     let tol = bound.tolerance(x);
-    let fits = |q: i32, s: f64| (reconstruct(x_hat, q, s, kind) - x).abs() <= tol;
-    let s = bound.step(x_hat as f64);
+    let fits = |q: i32| (reconstruct(x_hat, q, Some(bound), kind) - x).abs() <= tol;
     if !x.is_finite() {
         return Code::Escape;
     }
-    if fits(0, s) {
+    if fits(0) {
         return Code::Q(0);
     }
-    if !(s.is_finite() && s > 0.0) {
-        return Code::Escape;
-    }
     let xh = x_hat as f64;
-    let lo = ((x - tol - xh) / s).ceil();
-    let hi = ((x + tol - xh) / s).floor();
-    let nearest_zero = if lo > 0.0 {
-        lo
-    } else if hi < 0.0 {
-        hi
-    } else {
-        0.0
-    };
-    for q in [nearest_zero, ((x - xh) / s).round()] {
-        if q.abs() <= i32::MAX as f64 && fits(q as i32, s) {
-            return Code::Q(q as i32);
+    let found = match bound.grid(xh) {
+        Grid::Linear(s) if s.is_finite() && s > 0.0 => {
+            let lo = ((x - tol - xh) / s).ceil();
+            let hi = ((x + tol - xh) / s).floor();
+            let nearest_zero = if lo > 0.0 {
+                lo
+            } else if hi < 0.0 {
+                hi
+            } else {
+                0.0
+            };
+            [nearest_zero, ((x - xh) / s).round()]
+                .into_iter()
+                .filter(|q| q.abs() <= i32::MAX as f64)
+                .map(|q| q as i32)
+                .find(|&q| fits(q))
         }
+        Grid::Linear(_) => None,
+        Grid::Log(g) if xh != 0.0 && x != 0.0 && xh.is_finite() => {
+            let flip = (x < 0.0) != (xh < 0.0);
+            let k = ((x / xh).abs().ln() / g.ln()).round();
+            let mut ks = [k - 1.0, k, k + 1.0];
+            ks.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+            ks.into_iter()
+                .filter(|k| k.abs() < MAX_LOG_CODE as f64)
+                .map(|k| if flip { k as i32 + FLIP } else { k as i32 })
+                .find(|&q| q != 0 && fits(q))
+        }
+        Grid::Log(_) => None,
+    };
+    match found {
+        Some(q) => Code::Q(q),
+        None if x == 0.0 && fits(ZERO) => Code::Q(ZERO),
+        None => Code::Escape,
     }
-    Code::Escape
 }
 
 #[cfg(test)]
@@ -211,15 +285,15 @@ mod tests {
             min: i32::MIN as f64,
             max: i32::MAX as f64,
         };
-        assert_eq!(reconstruct(2.7, 0, 0.0, k), 3.0);
-        assert_eq!(reconstruct(-2.7, 0, 0.0, k), -3.0);
-        assert_eq!(reconstruct(2.4, 0, 0.0, k), 2.0);
+        assert_eq!(reconstruct(2.7, 0, None, k), 3.0);
+        assert_eq!(reconstruct(-2.7, 0, None, k), -3.0);
+        assert_eq!(reconstruct(2.4, 0, None, k), 2.0);
         let u8k = OutKind::Int {
             min: 0.0,
             max: 255.0,
         };
-        assert_eq!(reconstruct(-0.7, 0, 0.0, u8k), 0.0);
-        assert_eq!(reconstruct(300.0, 0, 0.0, u8k), 255.0);
+        assert_eq!(reconstruct(-0.7, 0, None, u8k), 0.0);
+        assert_eq!(reconstruct(300.0, 0, None, u8k), 255.0);
     }
 
     /// Every value of a sweep meets its bound after reconstruction.
@@ -254,8 +328,7 @@ mod tests {
                     total += 1;
                     match encode(x, x_hat, b, kind) {
                         Code::Q(q) => {
-                            let s = b.step(x_hat as f64);
-                            let r = reconstruct(x_hat, q, s, kind);
+                            let r = reconstruct(x_hat, q, Some(b), kind);
                             assert!(
                                 (r - x).abs() <= b.tolerance(x),
                                 "x {x} x_hat {x_hat} q {q} -> {r} violates {b:?}"
@@ -285,14 +358,56 @@ mod tests {
             abs: None,
             rel: Some(1e-3),
         };
-        // A relative bound at x = 0 allows only 0 itself.
-        match encode(0.0, 0.3, &r, OutKind::F32) {
-            Code::Q(q) => assert_eq!(
-                reconstruct(0.3, q, r.step(0.3f32 as f64), OutKind::F32),
-                0.0
-            ),
-            Code::Escape => {}
-        }
+        // A relative bound at x = 0 allows only 0 itself: the zero code.
+        assert_eq!(encode(0.0, 0.3, &r, OutKind::F32), Code::Q(ZERO));
+        assert_eq!(reconstruct(0.3, ZERO, Some(&r), OutKind::F32), 0.0);
         assert_eq!(encode(0.0, 0.0, &r, OutKind::F32), Code::Q(0));
+    }
+
+    /// Under a relative bound every non-zero finite value gets a code, however
+    /// poor the prediction (wrong sign and orders of magnitude included), and
+    /// the codes stay small when the prediction is good.
+    #[test]
+    fn relative_bound_log_grid_never_escapes() {
+        for rel in [1e-2, 1e-3, 1e-5] {
+            let b = Bound {
+                abs: None,
+                rel: Some(rel),
+            };
+            for kind in [OutKind::F32, OutKind::F64] {
+                for i in 0..20_000 {
+                    let x = ((i as f64 * 0.7371).sin() * 10f64.powi(i % 9 - 3)) as f32 as f64;
+                    let x_hat = match i % 4 {
+                        0 => (x * 1.004) as f32,
+                        1 => (-x * 3.0) as f32,
+                        2 => (x * 1e-4 + 1e-9) as f32,
+                        _ => 1.0,
+                    };
+                    let q = match encode(x, x_hat, &b, kind) {
+                        Code::Q(q) => q,
+                        Code::Escape => panic!("escape for x {x}, x_hat {x_hat}, rel {rel}"),
+                    };
+                    let r = reconstruct(x_hat, q, Some(&b), kind);
+                    assert!(
+                        (r - x).abs() <= rel * x.abs(),
+                        "x {x} x_hat {x_hat} q {q} -> {r}"
+                    );
+                    if i % 4 == 0 && rel >= 1e-3 {
+                        assert!(q.abs() <= 2, "0.4% off at rel {rel} took code {q}");
+                    }
+                }
+            }
+        }
+        // Sign flips are codes near FLIP, not escapes.
+        let b = Bound {
+            abs: None,
+            rel: Some(1e-2),
+        };
+        let Code::Q(q) = encode(5.0, -5.0, &b, OutKind::F32) else {
+            panic!("escape")
+        };
+        assert_eq!(q, FLIP);
+        assert_eq!(pow_int(1.5, 3), 3.375);
+        assert_eq!(pow_int(2.0, -2), 0.25);
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod config;
 mod preprocess;
+pub mod repro;
 mod stages;
 
 pub use config::{Dataset, Pipeline};
@@ -46,6 +47,76 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
             path.display()
         ))
     })
+}
+
+/// Reads a pipeline file and applies `--set KEY=VALUE` overrides (dotted
+/// keys such as `train.epochs=30`; the value is read as YAML), keeping the
+/// file strict: an override that names an unknown key is an error.
+pub fn load_pipeline(path: &Path, sets: &[String]) -> Result<Pipeline> {
+    if sets.is_empty() {
+        return read_yaml(path);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    let mut v: serde_json::Value = serde_saphyr::from_str(&text)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    for set in sets {
+        apply_set(&mut v, set)
+            .map_err(|m| PipelineError::Config(format!("{}: --set {set}: {m}", path.display())))?;
+    }
+    serde_json::from_value(v).map_err(|e| {
+        PipelineError::Config(format!(
+            "{} with {}: {e}\nhint: every key is listed in docs/pipeline.md",
+            path.display(),
+            sets.iter()
+                .map(|s| format!("--set {s}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+    })
+}
+
+/// One `KEY=VALUE` override on a parsed YAML tree.
+fn apply_set(v: &mut serde_json::Value, set: &str) -> std::result::Result<(), String> {
+    let (key, value) = set
+        .split_once('=')
+        .ok_or("expected KEY=VALUE, e.g. train.epochs=30")?;
+    let value: serde_json::Value =
+        serde_saphyr::from_str(value).map_err(|e| format!("value '{value}': {e}"))?;
+    let mut node = v;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if part.is_empty() {
+            return Err(format!("empty key segment in '{key}'"));
+        }
+        let last = i + 1 == parts.len();
+        node = match node {
+            serde_json::Value::Object(map) => {
+                if last {
+                    map.insert(part.to_string(), value);
+                    return Ok(());
+                }
+                map.entry(part.to_string())
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()))
+            }
+            serde_json::Value::Array(items) => {
+                let idx: usize = part
+                    .parse()
+                    .map_err(|_| format!("'{part}' is not a list index"))?;
+                let len = items.len();
+                let slot = items
+                    .get_mut(idx)
+                    .ok_or(format!("index {idx} out of range (list of {len})"))?;
+                if last {
+                    *slot = value;
+                    return Ok(());
+                }
+                slot
+            }
+            _ => return Err(format!("'{}' is not a section", parts[..i].join("."))),
+        };
+    }
+    Ok(())
 }
 
 /// Expands `$HEPAE_DATA` (default `../shared/data`) in a path.

@@ -76,6 +76,8 @@ pub struct RunOptions {
     pub only: Option<Stage>,
     /// Re-run every stage.
     pub force: bool,
+    /// `KEY=VALUE` overrides of the pipeline file (`train.epochs=30`).
+    pub set: Vec<String>,
 }
 
 /// What happened to one stage.
@@ -255,7 +257,7 @@ fn s(e: impl std::fmt::Display) -> String {
 
 /// Runs the pipeline in `path`; returns what each stage did and the report paths.
 pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<PathBuf>)> {
-    let p: Pipeline = read_yaml(path)?;
+    let p: Pipeline = crate::load_pipeline(path, &opts.set)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let name = p.name.clone().unwrap_or_else(|| {
         path.file_stem()
