@@ -294,9 +294,11 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
     }
     let _ = writeln!(
         md,
-        "\nR = raw float32 / latent; R* = raw / every byte of the artifact (latent, model, \
-         labels, manifest). The thesis trained up to 1000 epochs with early stopping; fewer \
-         epochs here are stated in the table.\n"
+        "\nR target = variables / latent (the thesis's R). R = raw / stored latent bytes and \
+         R* = raw / every byte of the artifact (latent, both model copies, labels, manifest), \
+         with raw = rows x columns x 4 bytes including the `event` and `file_index` labels, \
+         and the latent zstd-compressed: so R can exceed the target. The thesis trained up \
+         to 1000 epochs with early stopping; the epochs run here are in the table.\n"
     );
 
     for (v, s, cfg) in &summaries {
