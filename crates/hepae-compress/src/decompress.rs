@@ -59,6 +59,15 @@ fn latent_values(b: &RecordBatch, m: &Manifest, dir: &Path) -> Result<Vec<f32>> 
             m.rows
         )));
     }
+    // Codes of a q8/q16 dimension -> the values the decoder saw at compression.
+    let dequantised = |k: usize, codes: &mut dyn Iterator<Item = u32>| -> Result<Vec<f32>> {
+        let q = *m.latent.quant.get(k).ok_or_else(|| {
+            art(format!(
+                "manifest lists no [lo, step] for latent dimension {k}"
+            ))
+        })?;
+        Ok(codes.map(|c| crate::compress::dequantise(c, q)).collect())
+    };
     let rows = b.num_rows();
     let mut z = vec![0f32; rows * width];
     for (k, col) in b.columns().iter().enumerate() {
@@ -72,36 +81,22 @@ fn latent_values(b: &RecordBatch, m: &Manifest, dir: &Path) -> Result<Vec<f32>> 
                 .iter()
                 .map(|v| v.to_f32())
                 .collect(),
-            (LatentDType::Q8 | LatentDType::Q16, t)
-                if matches!(
-                    (m.latent.dtype, t),
-                    (LatentDType::Q8, DataType::UInt8) | (LatentDType::Q16, DataType::UInt16)
-                ) =>
-            {
-                let q = *m.latent.quant.get(k).ok_or_else(|| {
-                    art(format!(
-                        "manifest lists no [lo, step] for latent dimension {k}"
-                    ))
-                })?;
-                let codes: Vec<u32> = match t {
-                    DataType::UInt8 => col
-                        .as_primitive::<UInt8Type>()
-                        .values()
-                        .iter()
-                        .map(|&c| c as u32)
-                        .collect(),
-                    _ => col
-                        .as_primitive::<UInt16Type>()
-                        .values()
-                        .iter()
-                        .map(|&c| c as u32)
-                        .collect(),
-                };
-                codes
-                    .into_iter()
-                    .map(|c| crate::compress::dequantise(c, q))
-                    .collect()
-            }
+            (LatentDType::Q8, DataType::UInt8) => dequantised(
+                k,
+                &mut col
+                    .as_primitive::<UInt8Type>()
+                    .values()
+                    .iter()
+                    .map(|&c| c as u32),
+            )?,
+            (LatentDType::Q16, DataType::UInt16) => dequantised(
+                k,
+                &mut col
+                    .as_primitive::<UInt16Type>()
+                    .values()
+                    .iter()
+                    .map(|&c| c as u32),
+            )?,
             (LatentDType::Bf16, DataType::UInt16) => col
                 .as_primitive::<UInt16Type>()
                 .values()

@@ -56,10 +56,9 @@ pub fn load_pipeline(path: &Path, sets: &[String]) -> Result<Pipeline> {
     if sets.is_empty() {
         return read_yaml(path);
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
-    let mut v: serde_json::Value = serde_saphyr::from_str(&text)
-        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    // The same reader as without overrides; strictness comes back when the
+    // edited tree is deserialised into `Pipeline`.
+    let mut v: serde_json::Value = read_yaml(path)?;
     for set in sets {
         apply_set(&mut v, set)
             .map_err(|m| PipelineError::Config(format!("{}: --set {set}: {m}", path.display())))?;
