@@ -299,3 +299,54 @@ print(sorted(set(parts[0]["file_index"].to_pylist())), sorted(set(parts[1]["file
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn cuts_on_event_and_file_index_select_whole_events_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let nano = data_file("cms-opendata/nanoAOD_2015_CMS_Open_Data_ttbar.root");
+    let rows = |extra: &[&str], name: &str| -> u64 {
+        let out = dir.path().join(name);
+        let mut args = ingest_args(&nano, "Events", "Jet", "pt,eta", out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        ingest_report(&args)["rows_after_cuts"].as_u64().unwrap()
+    };
+    let all = rows(&[], "all.parquet");
+    let g = json(&fixture(
+        "golden/cms-opendata__nanoAOD_2015_CMS_Open_Data_ttbar.root.json",
+    ));
+    assert_eq!(all, g["branches"]["Jet_pt"]["count"].as_u64().unwrap());
+    let first = rows(&["--cut", "event:0:99"], "first.parquet");
+    let second = rows(&["--cut", "event:100:199"], "second.parquet");
+    assert!(first > 0 && second > 0, "{first} {second}");
+    assert_eq!(first + second, all);
+    // Two files: file_index 1 selects exactly the second file's objects.
+    let files = [
+        data_file("pythia/hep2_ttbar13tev_ak8gen_1.root"),
+        data_file("pythia/hep2_ttbar13tev_ak8gen_2.root"),
+    ];
+    let both = dir.path().join("both.parquet");
+    let r = ingest_report(&[
+        "ingest",
+        "--input",
+        &files[0],
+        &files[1],
+        "--collection",
+        "GenJetAK8",
+        "--columns",
+        "pt",
+        "--cut",
+        "file_index:1:1",
+        "--out",
+        both.to_str().unwrap(),
+    ]);
+    let alone = dir.path().join("alone.parquet");
+    let s = ingest_report(&ingest_args(
+        &files[1],
+        "Events",
+        "GenJetAK8",
+        "pt",
+        alone.to_str().unwrap(),
+    ));
+    assert_eq!(r["rows_after_cuts"], s["rows_after_cuts"]);
+    assert!(r["rows_before_cuts"].as_u64() > s["rows_before_cuts"].as_u64());
+}

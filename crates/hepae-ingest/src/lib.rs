@@ -302,23 +302,17 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
         .collect();
     // Non-finite values: fail, or drop and report.
     let mut nonfinite = 0u64;
-    for (fi, (_, data, _)) in files.iter().enumerate() {
-        for (ci, c) in data.iter().enumerate() {
-            let bad: Vec<usize> = match &c.values {
-                Values::F32(x) => x
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| !a.is_finite())
-                    .map(|(i, _)| i)
-                    .collect(),
-                Values::F64(x) => x
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| !a.is_finite())
-                    .map(|(i, _)| i)
-                    .collect(),
-                _ => Vec::new(),
-            };
+    // Scanned in parallel (file x column); reported in input order.
+    let bad_all: Vec<Vec<Vec<usize>>> = files
+        .par_iter()
+        .map(|(_, data, _)| {
+            data.par_iter()
+                .map(|c| c.values.nonfinite_indices())
+                .collect()
+        })
+        .collect();
+    for (fi, ((_, data, _), bad_cols)) in files.iter().zip(bad_all).enumerate() {
+        for (ci, (c, bad)) in data.iter().zip(bad_cols).enumerate() {
             let Some(&first) = bad.first() else { continue };
             if !spec.drop_nonfinite {
                 let offsets = c.offsets.as_ref().unwrap();
@@ -368,21 +362,23 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
                     .join(", ")
             )));
         }
-        for (fi, keep) in keeps.iter_mut().enumerate() {
-            let get = |r: usize| -> f64 {
-                match idx {
-                    Some(i) => files[fi].1[i].values.get_f64(r),
-                    None if cut.column == "event" => events[fi][r] as f64,
-                    None => (spec.first_file_index + fi as i32) as f64,
+        keeps
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(fi, keep)| match idx {
+                Some(i) => files[fi].1[i].values.retain_in_range(cut.lo, cut.hi, keep),
+                None if cut.column == "event" => {
+                    for (k, &e) in keep.iter_mut().zip(&events[fi]) {
+                        *k &= e as f64 >= cut.lo && e as f64 <= cut.hi;
+                    }
                 }
-            };
-            for (r, k) in keep.iter_mut().enumerate() {
-                if *k {
-                    let x = get(r);
-                    *k = x >= cut.lo && x <= cut.hi;
+                None => {
+                    let f = (spec.first_file_index + fi as i32) as f64;
+                    if !(f >= cut.lo && f <= cut.hi) {
+                        keep.fill(false);
+                    }
                 }
-            }
-        }
+            });
         cut_reports.push(CutReport {
             cut: cut.text.clone(),
             rows_after: keeps.iter().flatten().filter(|k| **k).count() as u64,

@@ -3,6 +3,7 @@
 
 use crate::{IngestError, Result};
 use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
@@ -96,6 +97,22 @@ pub fn write_parquet_atomic_with(
 
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
+/// Parquet leaf columns an Arrow type becomes (one per primitive inside it).
+fn leaf_count(dt: &DataType) -> usize {
+    match dt {
+        DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => leaf_count(f.data_type()),
+        DataType::Dictionary(_, v) => leaf_count(v),
+        DataType::RunEndEncoded(_, v) => leaf_count(v.data_type()),
+        _ => 1,
+    }
+}
+
 fn write_parquet<W: std::io::Write + Send>(
     batch: &RecordBatch,
     out: W,
@@ -135,19 +152,36 @@ fn write_parquet<W: std::io::Write + Send>(
     while start < batch.num_rows() || (group == 0 && batch.num_rows() == 0) {
         let len = ROW_GROUP_ROWS.min(batch.num_rows() - start);
         let slice = batch.slice(start, len);
-        let writers = factory.create_column_writers(group)?;
-        let mut leaves = Vec::new();
-        for (arr, field) in slice.columns().iter().zip(schema.fields()) {
-            leaves.extend(compute_leaves(field, arr)?);
-        }
-        let chunks: Vec<ArrowColumnChunk> = writers
-            .into_par_iter()
-            .zip(leaves.into_par_iter())
-            .map(|(mut w, leaf)| {
-                w.write(&leaf)?;
-                w.close()
+        // One task per field: its leaves (level and index buffers as large as
+        // the column) are built, encoded and freed inside the task, so they are
+        // computed in parallel and never all held at once.
+        let mut writers = factory.create_column_writers(group)?.into_iter();
+        let tasks: Vec<_> = slice
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(arr, field)| {
+                let n = leaf_count(field.data_type());
+                (arr, field, writers.by_ref().take(n).collect::<Vec<_>>())
             })
-            .collect::<std::result::Result<_, _>>()?;
+            .collect();
+        let chunks: Vec<ArrowColumnChunk> = tasks
+            .into_par_iter()
+            .map(|(arr, field, ws)| {
+                let leaves = compute_leaves(field, arr)?;
+                debug_assert_eq!(leaves.len(), ws.len());
+                ws.into_iter()
+                    .zip(leaves)
+                    .map(|(mut w, leaf)| {
+                        w.write(&leaf)?;
+                        w.close()
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         let mut rg = writer.next_row_group()?;
         for c in chunks {
             c.append_to_row_group(&mut rg)?;

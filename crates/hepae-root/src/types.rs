@@ -198,6 +198,46 @@ impl Values {
         }
     }
 
+    /// Clears `keep[i]` where value `i` lies outside the inclusive range
+    /// [lo, hi] (compared as f64, as [`Values::get_f64`] widens); NaN fails.
+    pub fn retain_in_range(&self, lo: f64, hi: f64, keep: &mut [bool]) {
+        fn go<T: Copy>(v: &[T], keep: &mut [bool], f: impl Fn(T) -> f64, lo: f64, hi: f64) {
+            for (k, &x) in keep.iter_mut().zip(v) {
+                let x = f(x);
+                *k &= x >= lo && x <= hi;
+            }
+        }
+        match self {
+            Values::Bool(v) => go(v, keep, |x| x as u8 as f64, lo, hi),
+            Values::I8(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::I16(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::I32(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::I64(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::U8(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::U16(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::U32(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::U64(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::F32(v) => go(v, keep, |x| x as f64, lo, hi),
+            Values::F64(v) => go(v, keep, |x| x, lo, hi),
+        }
+    }
+
+    /// Indices of NaN or infinite values (empty for integer types).
+    pub fn nonfinite_indices(&self) -> Vec<usize> {
+        fn go<T: Copy>(v: &[T], finite: impl Fn(T) -> bool + Copy) -> Vec<usize> {
+            // A branch-free scan first: almost every column is all finite.
+            if v.iter().fold(true, |a, &x| a & finite(x)) {
+                return Vec::new();
+            }
+            (0..v.len()).filter(|&i| !finite(v[i])).collect()
+        }
+        match self {
+            Values::F32(v) => go(v, f32::is_finite),
+            Values::F64(v) => go(v, f64::is_finite),
+            _ => Vec::new(),
+        }
+    }
+
     /// Appends the values of `other` whose `keep` flag is set.
     pub fn extend_filtered(&mut self, other: &Values, keep: &[bool]) {
         macro_rules! ef {
@@ -228,5 +268,38 @@ impl Values {
             Values::U32(v) => v.iter().all(|x| *x == 0),
             Values::U64(v) => v.iter().all(|x| *x == 0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Values;
+
+    #[test]
+    fn range_cuts_are_inclusive_and_reject_nan() {
+        let v = Values::F32(vec![0.5, 1.0, 2.0, f32::NAN, 8000.0, 8000.5]);
+        let mut keep = vec![true; 6];
+        v.retain_in_range(1.0, 8000.0, &mut keep);
+        assert_eq!(keep, [false, true, true, false, true, false]);
+        // Cuts combine: rows already dropped stay dropped.
+        let n = Values::I32(vec![0, 1, 5, 1, 3, 3]);
+        n.retain_in_range(2.0, 3.0, &mut keep);
+        assert_eq!(keep, [false, false, false, false, true, false]);
+        let b = Values::Bool(vec![true, false]);
+        let mut k = vec![true; 2];
+        b.retain_in_range(1.0, 1.0, &mut k);
+        assert_eq!(k, [true, false]);
+    }
+
+    #[test]
+    fn nonfinite_indices_find_every_nan_and_inf() {
+        let v = Values::F64(vec![1.0, f64::INFINITY, 0.0, f64::NAN, -f64::INFINITY]);
+        assert_eq!(v.nonfinite_indices(), [1, 3, 4]);
+        assert!(Values::F32(vec![0.0, -1.5, f32::MAX])
+            .nonfinite_indices()
+            .is_empty());
+        assert!(Values::I64(vec![i64::MIN, 0])
+            .nonfinite_indices()
+            .is_empty());
     }
 }
