@@ -106,7 +106,7 @@ impl Mlp {
         match self.activation {
             Activation::LeakyRelu => v.iter_mut().for_each(|x| {
                 if *x < 0.0 {
-                    *x *= 0.01
+                    *x *= hepae_train::LEAKY_SLOPE
                 }
             }),
             Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),

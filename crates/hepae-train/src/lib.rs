@@ -20,7 +20,7 @@ pub use config::{
     Activation, BackendKind, LossConfig, ModelConfig, ModelKind, Reconstruction, TrainConfig,
 };
 pub use data::{load_parquet, Matrix};
-pub use model::{AutoEncoder, NamedTensor};
+pub use model::{AutoEncoder, NamedTensor, LEAKY_SLOPE};
 pub use norm::{Normalizer, Scaling};
 pub use trainer::{
     load_model, mix, select_device, train, write_history, EpochRecord, LoadedModel, ModelDir,
