@@ -362,19 +362,19 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
                     .join(", ")
             )));
         }
+        let range = cut.lo..=cut.hi;
         keeps
             .par_iter_mut()
             .enumerate()
             .for_each(|(fi, keep)| match idx {
-                Some(i) => files[fi].1[i].values.retain_in_range(cut.lo, cut.hi, keep),
+                Some(i) => files[fi].1[i].values.retain_in_range(&range, keep),
                 None if cut.column == "event" => {
                     for (k, &e) in keep.iter_mut().zip(&events[fi]) {
-                        *k &= e as f64 >= cut.lo && e as f64 <= cut.hi;
+                        *k &= range.contains(&(e as f64));
                     }
                 }
                 None => {
-                    let f = (spec.first_file_index + fi as i32) as f64;
-                    if !(f >= cut.lo && f <= cut.hi) {
+                    if !range.contains(&((spec.first_file_index + fi as i32) as f64)) {
                         keep.fill(false);
                     }
                 }

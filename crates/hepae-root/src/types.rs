@@ -1,5 +1,7 @@
 //! Numeric element types and typed column buffers.
 
+use std::ops::RangeInclusive;
+
 /// Element type of a numeric branch, as stored (big-endian) in ROOT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
@@ -198,27 +200,26 @@ impl Values {
         }
     }
 
-    /// Clears `keep[i]` where value `i` lies outside the inclusive range
-    /// [lo, hi] (compared as f64, as [`Values::get_f64`] widens); NaN fails.
-    pub fn retain_in_range(&self, lo: f64, hi: f64, keep: &mut [bool]) {
-        fn go<T: Copy>(v: &[T], keep: &mut [bool], f: impl Fn(T) -> f64, lo: f64, hi: f64) {
+    /// Clears `keep[i]` where value `i` (widened to f64 as [`Values::get_f64`]
+    /// does) lies outside `range`; NaN is outside every range.
+    pub fn retain_in_range(&self, range: &RangeInclusive<f64>, keep: &mut [bool]) {
+        fn go<T: Copy>(v: &[T], keep: &mut [bool], f: impl Fn(T) -> f64, r: &RangeInclusive<f64>) {
             for (k, &x) in keep.iter_mut().zip(v) {
-                let x = f(x);
-                *k &= x >= lo && x <= hi;
+                *k &= r.contains(&f(x));
             }
         }
         match self {
-            Values::Bool(v) => go(v, keep, |x| x as u8 as f64, lo, hi),
-            Values::I8(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::I16(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::I32(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::I64(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::U8(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::U16(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::U32(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::U64(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::F32(v) => go(v, keep, |x| x as f64, lo, hi),
-            Values::F64(v) => go(v, keep, |x| x, lo, hi),
+            Values::Bool(v) => go(v, keep, |x| x as u8 as f64, range),
+            Values::I8(v) => go(v, keep, |x| x as f64, range),
+            Values::I16(v) => go(v, keep, |x| x as f64, range),
+            Values::I32(v) => go(v, keep, |x| x as f64, range),
+            Values::I64(v) => go(v, keep, |x| x as f64, range),
+            Values::U8(v) => go(v, keep, |x| x as f64, range),
+            Values::U16(v) => go(v, keep, |x| x as f64, range),
+            Values::U32(v) => go(v, keep, |x| x as f64, range),
+            Values::U64(v) => go(v, keep, |x| x as f64, range),
+            Values::F32(v) => go(v, keep, |x| x as f64, range),
+            Values::F64(v) => go(v, keep, |x| x, range),
         }
     }
 
@@ -279,15 +280,15 @@ mod tests {
     fn range_cuts_are_inclusive_and_reject_nan() {
         let v = Values::F32(vec![0.5, 1.0, 2.0, f32::NAN, 8000.0, 8000.5]);
         let mut keep = vec![true; 6];
-        v.retain_in_range(1.0, 8000.0, &mut keep);
+        v.retain_in_range(&(1.0..=8000.0), &mut keep);
         assert_eq!(keep, [false, true, true, false, true, false]);
         // Cuts combine: rows already dropped stay dropped.
         let n = Values::I32(vec![0, 1, 5, 1, 3, 3]);
-        n.retain_in_range(2.0, 3.0, &mut keep);
+        n.retain_in_range(&(2.0..=3.0), &mut keep);
         assert_eq!(keep, [false, false, false, false, true, false]);
         let b = Values::Bool(vec![true, false]);
         let mut k = vec![true; 2];
-        b.retain_in_range(1.0, 1.0, &mut k);
+        b.retain_in_range(&(1.0..=1.0), &mut k);
         assert_eq!(k, [true, false]);
     }
 
