@@ -104,12 +104,16 @@ struct BenchTrainArgs {
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 20)]
     warmup: usize,
+    /// CPU threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
 }
 
 fn bench_train(a: &BenchTrainArgs) -> Result<()> {
     let mut cfg = hepae_train::TrainConfig::default();
     cfg.model.kind = hepae_train::ModelKind::Sae;
     cfg.backend = a.backend;
+    cfg.threads = a.threads;
     let t = hepae_train::bench::bench_steps(&cfg, 24, a.warmup, a.steps);
     println!("{}", serde_json::to_string(&t)?);
     Ok(())

@@ -13,7 +13,7 @@ Pipeline file keys (strict: unknown keys are errors with line and column):
   preprocess:  cuts [COLUMN:MIN:MAX], drop_zero_columns, drop_columns
   train:       model {kind, hidden, latent, activation}, loss {reconstruction, l1, emd, beta},
                columns, scaling, log_columns, epochs, batch_size, lr, lr_patience, lr_factor,
-               min_lr, early_stopping_patience, min_delta, seed, checkpoint_every, backend
+               min_lr, early_stopping_patience, min_delta, seed, checkpoint_every, backend, threads
   compression_ratios: [R, ...]  one train..validate chain per R = features / latent
   compress:    latent_dtype, bounds {COLUMN: {abs, rel}}, lossless, zstd_level
   validate:    mass_column, windows [{name, lo, hi}], fit_bin_width, hist_bins

@@ -37,6 +37,9 @@ pub struct TrainArgs {
     /// Random seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// CPU training threads (0: every core); see `threads` in docs/pipeline.md.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Continue from the last checkpoint in --out.
     #[arg(long)]
     resume: bool,
@@ -72,6 +75,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     }
     if let Some(v) = a.seed {
         cfg.seed = v;
+    }
+    if let Some(v) = a.threads {
+        cfg.threads = v;
     }
     let data = hepae_train::load_parquet(&a.data, &cfg.columns)?;
     eprintln!(

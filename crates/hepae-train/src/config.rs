@@ -175,6 +175,11 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     /// Backend.
     pub backend: BackendKind,
+    /// CPU threads for training (0: every core). Each step splits its batch
+    /// into this many row blocks (at least 128 rows each), one per thread; the
+    /// result is repeatable for a given value, and differs between values only
+    /// by float rounding.
+    pub threads: usize,
 }
 
 impl Default for TrainConfig {
@@ -196,6 +201,7 @@ impl Default for TrainConfig {
             seed: 0,
             checkpoint_every: 10,
             backend: BackendKind::Auto,
+            threads: 0,
         }
     }
 }

@@ -27,6 +27,11 @@ pub use trainer::{
     ModelMeta, RunOptions, TrainOutcome,
 };
 
+/// burn seeds its CPU random generator process-wide: unit tests that seed it
+/// hold this lock so that they do not draw from each other's sequence.
+#[cfg(test)]
+pub(crate) static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Errors of the training stage.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {

@@ -37,12 +37,25 @@ pub fn total(
     x: &Tensor<2>,
     f: &Forward,
 ) -> Tensor<1> {
+    let loss = data_terms(kind, cfg, x, f);
+    if kind == ModelKind::Sae && cfg.l1 > 0.0 {
+        loss + model.l1_weights() * cfg.l1
+    } else {
+        loss
+    }
+}
+
+/// The terms of [`total`] that depend on the batch: reconstruction, EMD and
+/// KL (each a mean over rows), without the weight penalty.
+pub(crate) fn data_terms(
+    kind: ModelKind,
+    cfg: &LossConfig,
+    x: &Tensor<2>,
+    f: &Forward,
+) -> Tensor<1> {
     let mut loss = reconstruction(cfg.reconstruction, x, &f.reconstruction);
     if cfg.emd > 0.0 {
         loss = loss + emd(x, &f.reconstruction) * cfg.emd;
-    }
-    if kind == ModelKind::Sae && cfg.l1 > 0.0 {
-        loss = loss + model.l1_weights() * cfg.l1;
     }
     if let Some(lv) = &f.logvar {
         let beta = if kind == ModelKind::BetaVae {

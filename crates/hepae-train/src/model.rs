@@ -2,7 +2,9 @@
 //! log-variance heads for the variational kinds.
 
 use crate::config::{Activation, ModelConfig};
+use burn::module::ParamId;
 use burn::nn::{Linear, LinearConfig};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::Distribution;
@@ -121,16 +123,22 @@ impl AutoEncoder {
 
     /// Full pass; VAEs sample z = mean + exp(logvar / 2) * eps when `sample` is set.
     pub fn forward(&self, x: Tensor<2>, sample: bool) -> Forward {
+        let eps = (sample && self.variational).then(|| self.noise(x.dims()[0], &x.device()));
+        self.forward_with_noise(x, eps)
+    }
+
+    /// Standard-normal noise for `rows` latent samples, from the device's seeded RNG.
+    pub(crate) fn noise(&self, rows: usize, device: &Device) -> Tensor<2> {
+        let latent = self.latent.weight.dims()[1];
+        Tensor::<2>::random([rows, latent], Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// Full pass with the sampling noise given (VAEs; ignored by plain AEs),
+    /// so that a batch split into shards draws the same noise as a whole one.
+    pub(crate) fn forward_with_noise(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> Forward {
         let (mean, logvar) = self.encode_full(x);
-        let z = match (&logvar, sample && self.variational) {
-            (Some(lv), true) => {
-                let eps = Tensor::<2>::random(
-                    mean.shape(),
-                    Distribution::Normal(0.0, 1.0),
-                    &mean.device(),
-                );
-                mean.clone() + (lv.clone() * 0.5).exp() * eps
-            }
+        let z = match (&logvar, eps) {
+            (Some(lv), Some(eps)) => mean.clone() + (lv.clone() * 0.5).exp() * eps,
             _ => mean.clone(),
         };
         Forward {
@@ -140,7 +148,31 @@ impl AutoEncoder {
         }
     }
 
-    fn layers(&self) -> Vec<&Linear> {
+    /// Adds the gradients in `from` to those in `into`, parameter by parameter
+    /// in layer order (a fixed order keeps sharded steps repeatable).
+    pub(crate) fn add_gradients(&self, into: &mut GradientsParams, mut from: GradientsParams) {
+        fn add<const D: usize>(
+            id: ParamId,
+            into: &mut GradientsParams,
+            from: &mut GradientsParams,
+        ) {
+            if let Some(g) = from.remove::<D>(id) {
+                let sum = match into.remove::<D>(id) {
+                    Some(a) => a + g,
+                    None => g,
+                };
+                into.register::<D>(id, sum);
+            }
+        }
+        for l in self.layers() {
+            add::<2>(l.weight.id, into, &mut from);
+            if let Some(b) = &l.bias {
+                add::<1>(b.id, into, &mut from);
+            }
+        }
+    }
+
+    pub(crate) fn layers(&self) -> Vec<&Linear> {
         let mut layers: Vec<&Linear> = self.encoder.iter().collect();
         layers.push(&self.latent);
         if let Some(l) = &self.logvar {
@@ -288,6 +320,7 @@ mod tests {
     /// The sparse penalty must reach the gradients (Baler computed it but never applied it).
     #[test]
     fn sae_gradient_differs_from_ae() {
+        let _rng = crate::RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let device = Device::flex().autodiff();
         let mut grads_of = Vec::new();
         for kind in [ModelKind::Ae, ModelKind::Sae] {

@@ -74,7 +74,11 @@ fn loss_falls_tenfold_for_ae_and_sae_and_vae_learns() {
 fn cpu_training_is_bitwise_repeatable_and_resume_matches() {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let m = hep2(2000);
-    let cfg = small(ModelKind::Vae, 6);
+    let mut cfg = small(ModelKind::Vae, 6);
+    // Three threads split each batch of 384 into three row blocks (the last,
+    // partial batch of 80 rows runs whole): the threaded step is what must repeat.
+    cfg.batch_size = 384;
+    cfg.threads = 3;
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
@@ -90,6 +94,8 @@ fn cpu_training_is_bitwise_repeatable_and_resume_matches() {
             .flat_parameters()
     };
     let wa = weights(a.path());
+    let saved = load_model(a.path(), &burn::prelude::Device::flex()).unwrap();
+    assert_eq!(saved.meta.config.threads, 3);
     assert!(wa.len() > 1000);
     assert!(
         wa == weights(b.path()),
@@ -110,9 +116,14 @@ fn cpu_training_is_bitwise_repeatable_and_resume_matches() {
         "{:?}",
         stopped.err()
     );
+    // Resuming with `threads: 0` (every core) keeps the checkpoint's three.
+    let auto = TrainConfig {
+        threads: 0,
+        ..cfg.clone()
+    };
     let rc = train(
         &m,
-        &cfg,
+        &auto,
         c.path(),
         &RunOptions {
             resume: true,
