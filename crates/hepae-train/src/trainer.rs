@@ -390,8 +390,8 @@ pub fn train(
         dtypes: data.dtypes.clone(),
         rows: data.rows,
     };
-    let (device, device_name) = select_device(cfg.backend);
-    let device = device.autodiff();
+    let (plain_device, device_name) = select_device(cfg.backend);
+    let device = plain_device.clone().autodiff();
     let n = data.cols();
 
     // Normalise once; the fit is part of the model.
@@ -452,7 +452,9 @@ pub fn train(
         let _ = std::fs::remove_dir_all(&ckpt);
         // Epoch 0: the loss of the untrained network, the reference for how far training got.
         device.seed(mix(cfg.seed, 0));
-        let initial = mean_loss(&model, &cfg, &x, n, &device);
+        // Without autodiff: a forward pass on the training device keeps its
+        // whole graph alive with no backward to free it (5.5 GB on HEP2).
+        let initial = mean_loss(&model.valid(), &cfg, &x, n, &plain_device);
         state.history.push(EpochRecord {
             epoch: 0,
             loss: initial,
