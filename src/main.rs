@@ -297,7 +297,7 @@ fn ingest(a: &IngestArgs) -> Result<()> {
     let t_read = t0.elapsed();
     let r = &table.report;
     let meta = vec![("hepae.ingest".to_string(), serde_json::to_string(r)?)];
-    hepae_ingest::write_parquet_atomic(&table.batch, &out, &meta, a.zstd_level)?;
+    hepae_ingest::write_parquet_parts_atomic(&table.parts, &out, &meta, a.zstd_level)?;
     if a.verbose {
         eprintln!(
             "timing: read+flatten+cuts {:.3} s, parquet write {:.3} s",

@@ -12,7 +12,7 @@ mod spec;
 
 pub use parquet_io::{
     parquet_bytes, read_parquet, read_parquet_schema, write_json_atomic, write_parquet_atomic,
-    write_parquet_atomic_with, ParquetOptions, DEFAULT_ZSTD_LEVEL,
+    write_parquet_atomic_with, write_parquet_parts_atomic, ParquetOptions, DEFAULT_ZSTD_LEVEL,
 };
 pub use spec::{ColumnSpec, Cut};
 
@@ -135,10 +135,31 @@ pub struct IngestReport {
 
 /// A table in memory: the columns and the report describing them.
 pub struct Table {
-    /// Arrow batch (object columns, then `event`, `file_index`).
-    pub batch: RecordBatch,
+    /// One Arrow batch per input file, in input order, all with the same
+    /// schema (object columns, then `event`, `file_index`); some may be empty.
+    /// Kept apart so that each file's buffers are cut in place, never copied
+    /// into one table; [`write_parquet_parts_atomic`] writes them as one.
+    pub parts: Vec<RecordBatch>,
     /// Report of the stage.
     pub report: IngestReport,
+}
+
+impl Table {
+    /// Rows over all parts.
+    pub fn num_rows(&self) -> usize {
+        self.parts.iter().map(|b| b.num_rows()).sum()
+    }
+
+    /// Columns of the table.
+    pub fn num_columns(&self) -> usize {
+        self.parts[0].num_columns()
+    }
+
+    /// The parts as one batch (a copy).
+    pub fn to_batch(&self) -> RecordBatch {
+        arrow_select::concat::concat_batches(&self.parts[0].schema(), &self.parts)
+            .expect("parts share one schema")
+    }
 }
 
 /// Resolves each requested column to a branch of the tree.
@@ -391,79 +412,83 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
             spec.collection
         )));
     }
-    // Build each output column once, straight from the per-file buffers.
-    let gather = |parts: Vec<(&Values, &[bool])>| -> Values {
-        let mut out = Values::empty(parts[0].0.dtype(), rows_after as usize);
-        for (v, k) in parts {
-            out.extend_filtered(v, k);
-        }
-        out
-    };
-    let mut columns: Vec<(String, String, Values)> = names
-        .into_par_iter()
-        .enumerate()
-        .map(|(ci, (n, b))| {
-            let parts = files
-                .iter()
-                .zip(&keeps)
-                .map(|(f, k)| (&f.1[ci].values, k.as_slice()))
-                .collect();
-            (n, b, gather(parts))
-        })
+    // Cut each file's buffers in place: no second copy of the table is made.
+    let mut files: Vec<Vec<Values>> = files
+        .into_iter()
+        .map(|(_, data, _)| data.into_iter().map(|c| c.values).collect())
         .collect();
-    let mut event = Vec::with_capacity(rows_after as usize);
-    let mut file_index = Vec::with_capacity(rows_after as usize);
-    for (fi, (ev, k)) in events.iter().zip(&keeps).enumerate() {
-        event.extend(ev.iter().zip(k).filter(|(_, k)| **k).map(|(e, _)| *e));
-        file_index.extend(std::iter::repeat_n(
-            spec.first_file_index + fi as i32,
-            k.iter().filter(|k| **k).count(),
-        ));
-    }
-    drop(files);
+    files
+        .par_iter_mut()
+        .zip(&keeps)
+        .for_each(|(cols, keep)| cols.par_iter_mut().for_each(|v| v.retain_mask(keep)));
     let mut dropped = Vec::new();
+    let mut zero = vec![false; names.len()];
     if spec.drop_zero_columns {
-        let zero: Vec<bool> = columns.par_iter().map(|(_, _, v)| v.all_zero()).collect();
-        let mut it = zero.iter();
-        columns.retain(|(n, _, _)| {
-            let z = *it.next().unwrap();
-            if z {
-                dropped.push(n.clone());
-            }
-            !z
-        });
-        if columns.is_empty() {
+        zero = (0..names.len())
+            .into_par_iter()
+            .map(|ci| files.iter().all(|f| f[ci].all_zero()))
+            .collect();
+        dropped = names
+            .iter()
+            .zip(&zero)
+            .filter(|(_, z)| **z)
+            .map(|((n, _), _)| n.clone())
+            .collect();
+        if dropped.len() == names.len() {
             return Err(IngestError::Invalid(
                 "empty selection: every column is all zero".into(),
             ));
         }
     }
     let mut fields = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
     let mut col_reports = Vec::new();
-    for (n, b, v) in columns {
-        let arr = to_arrow(v);
+    for (((n, b), z), v) in names.iter().zip(&zero).zip(&files[0]) {
+        if *z {
+            continue;
+        }
+        let dtype = to_arrow(Values::empty(v.dtype(), 0)).data_type().clone();
         col_reports.push(ColumnReport {
             name: n.clone(),
-            branch: b,
-            dtype: arr.data_type().to_string(),
+            branch: b.clone(),
+            dtype: dtype.to_string(),
         });
-        fields.push(Field::new(n, arr.data_type().clone(), false));
-        arrays.push(arr);
+        fields.push(Field::new(n, dtype, false));
     }
     fields.push(Field::new("event", arrow_schema::DataType::Int64, false));
-    arrays.push(Arc::new(arrow_array::Int64Array::from(event)));
     fields.push(Field::new(
         "file_index",
         arrow_schema::DataType::Int32,
         false,
     ));
-    arrays.push(Arc::new(arrow_array::Int32Array::from(file_index)));
     let schema = Arc::new(Schema::new(fields));
-    let batch =
-        RecordBatch::try_new(schema, arrays).map_err(|e| IngestError::Invalid(e.to_string()))?;
+    let mut parts = Vec::with_capacity(files.len());
+    for (fi, ((cols, ev), keep)) in files.into_iter().zip(events).zip(&keeps).enumerate() {
+        let mut arrays: Vec<ArrayRef> = cols
+            .into_iter()
+            .zip(&zero)
+            .filter(|(_, z)| !**z)
+            .map(|(v, _)| to_arrow(v))
+            .collect();
+        let event: Vec<i64> = ev
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(e, _)| *e)
+            .collect();
+        let n = event.len();
+        arrays.push(Arc::new(arrow_array::Int64Array::from(event)));
+        arrays.push(Arc::new(arrow_array::Int32Array::from(vec![
+            spec.first_file_index
+                + fi as i32;
+            n
+        ])));
+        parts.push(
+            RecordBatch::try_new(Arc::clone(&schema), arrays)
+                .map_err(|e| IngestError::Invalid(e.to_string()))?,
+        );
+    }
     Ok(Table {
-        batch,
+        parts,
         report: IngestReport {
             hepae_version: env!("CARGO_PKG_VERSION").into(),
             tree: spec.tree.clone(),

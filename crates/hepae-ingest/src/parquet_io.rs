@@ -2,7 +2,7 @@
 //! so that a failed run never leaves a half-written file.
 
 use crate::{IngestError, Result};
-use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
@@ -62,10 +62,22 @@ pub fn write_parquet_atomic(
     write_parquet_atomic_with(batch, path, metadata, &ParquetOptions::zstd(zstd_level))
 }
 
+/// [`write_parquet_atomic`] for a table held in parts of one schema (e.g. one
+/// per input file): the file is the same as for the parts concatenated, up to
+/// where pages end.
+pub fn write_parquet_parts_atomic(
+    parts: &[RecordBatch],
+    path: &Path,
+    metadata: &[(String, String)],
+    zstd_level: i32,
+) -> Result<()> {
+    write_atomic(parts, path, metadata, &ParquetOptions::zstd(zstd_level))
+}
+
 /// The Parquet file [`write_parquet_atomic`] would write, in memory (for size baselines).
 pub fn parquet_bytes(batch: &RecordBatch, options: &ParquetOptions) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    write_parquet(batch, &mut buf, &[], options)
+    write_parquet(std::slice::from_ref(batch), &mut buf, &[], options)
         .map_err(|e| IngestError::Io(format!("in-memory Parquet: {e}")))?;
     Ok(buf)
 }
@@ -77,6 +89,15 @@ pub fn write_parquet_atomic_with(
     metadata: &[(String, String)],
     options: &ParquetOptions,
 ) -> Result<()> {
+    write_atomic(std::slice::from_ref(batch), path, metadata, options)
+}
+
+fn write_atomic(
+    parts: &[RecordBatch],
+    path: &Path,
+    metadata: &[(String, String)],
+    options: &ParquetOptions,
+) -> Result<()> {
     let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
@@ -84,7 +105,7 @@ pub fn write_parquet_atomic_with(
     let tmp = tmp_path(path);
     let result = (|| -> Result<()> {
         let f = std::fs::File::create(&tmp).map_err(|e| io(&e))?;
-        write_parquet(batch, std::io::BufWriter::new(f), metadata, options).map_err(|e| io(&e))
+        write_parquet(parts, std::io::BufWriter::new(f), metadata, options).map_err(|e| io(&e))
     })();
     match result {
         Ok(()) => std::fs::rename(&tmp, path).map_err(|e| io(&e)),
@@ -114,7 +135,7 @@ fn leaf_count(dt: &DataType) -> usize {
 }
 
 fn write_parquet<W: std::io::Write + Send>(
-    batch: &RecordBatch,
+    parts: &[RecordBatch],
     out: W,
     metadata: &[(String, String)],
     options: &ParquetOptions,
@@ -127,8 +148,15 @@ fn write_parquet<W: std::io::Write + Send>(
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(options.zstd_level)?))
         .set_dictionary_enabled(options.dictionary)
         .set_key_value_metadata(Some(kv));
+    let schema = parts[0].schema();
+    if parts.iter().any(|p| p.schema() != schema) {
+        return Err(parquet::errors::ParquetError::General(
+            "table parts with different schemas".into(),
+        ));
+    }
+    let rows: usize = parts.iter().map(|p| p.num_rows()).sum();
     if options.byte_stream_split {
-        for f in batch.schema().fields() {
+        for f in schema.fields() {
             if f.data_type().is_floating() {
                 builder = builder.set_column_encoding(
                     parquet::schema::types::ColumnPath::from(f.name().as_str()),
@@ -139,9 +167,8 @@ fn write_parquet<W: std::io::Write + Send>(
     }
     let mut props = builder.build();
     // Keep the exact Arrow types (int16, uint64, ...) for Arrow-based readers.
-    add_encoded_arrow_schema_to_metadata(&batch.schema(), &mut props);
+    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
     let props = Arc::new(props);
-    let schema = batch.schema();
     let parquet_schema = ArrowSchemaConverter::new()
         .with_coerce_types(props.coerce_types())
         .convert(&schema)?;
@@ -149,20 +176,30 @@ fn write_parquet<W: std::io::Write + Send>(
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
     let mut start = 0;
     let mut group = 0;
-    while start < batch.num_rows() || (group == 0 && batch.num_rows() == 0) {
-        let len = ROW_GROUP_ROWS.min(batch.num_rows() - start);
-        let slice = batch.slice(start, len);
+    while start < rows || (group == 0 && rows == 0) {
+        let len = ROW_GROUP_ROWS.min(rows - start);
+        // The pieces of the parts that fall in rows start..start + len.
+        let mut pieces = Vec::new();
+        let mut offset = 0;
+        for p in parts {
+            let (a, b) = (start.max(offset), (start + len).min(offset + p.num_rows()));
+            if a < b || (rows == 0 && pieces.is_empty()) {
+                pieces.push(p.slice(a - offset, b.saturating_sub(a)));
+            }
+            offset += p.num_rows();
+        }
         // One task per field: its leaves (level and index buffers as large as
         // the column) are built, encoded and freed inside the task, so they are
         // computed in parallel and never all held at once.
         let mut writers = factory.create_column_writers(group)?.into_iter();
-        let tasks: Vec<_> = slice
-            .columns()
+        let tasks: Vec<_> = schema
+            .fields()
             .iter()
-            .zip(schema.fields())
-            .map(|(arr, field)| {
+            .enumerate()
+            .map(|(ci, field)| {
                 let n = leaf_count(field.data_type());
-                (arr, field, writers.by_ref().take(n).collect::<Vec<_>>())
+                let arrs: Vec<&ArrayRef> = pieces.iter().map(|p| p.column(ci)).collect();
+                (arrs, field, writers.by_ref().take(n).collect::<Vec<_>>())
             })
             .collect();
         if writers.next().is_some() {
@@ -172,23 +209,24 @@ fn write_parquet<W: std::io::Write + Send>(
         }
         let chunks: Vec<ArrowColumnChunk> = tasks
             .into_par_iter()
-            .map(|(arr, field, ws)| {
-                let leaves = compute_leaves(field, arr)?;
-                if leaves.len() != ws.len() {
-                    // Never write a file with a column silently missing.
-                    return Err(parquet::errors::ParquetError::General(format!(
-                        "column '{}': {} Parquet leaves but {} column writers",
-                        field.name(),
-                        leaves.len(),
-                        ws.len()
-                    )));
+            .map(|(arrs, field, mut ws)| {
+                for arr in arrs {
+                    let leaves = compute_leaves(field, arr)?;
+                    if leaves.len() != ws.len() {
+                        // Never write a file with a column silently missing.
+                        return Err(parquet::errors::ParquetError::General(format!(
+                            "column '{}': {} Parquet leaves but {} column writers",
+                            field.name(),
+                            leaves.len(),
+                            ws.len()
+                        )));
+                    }
+                    for (w, leaf) in ws.iter_mut().zip(leaves) {
+                        w.write(&leaf)?;
+                    }
                 }
                 ws.into_iter()
-                    .zip(leaves)
-                    .map(|(mut w, leaf)| {
-                        w.write(&leaf)?;
-                        w.close()
-                    })
+                    .map(|w| w.close())
                     .collect::<std::result::Result<Vec<_>, _>>()
             })
             .collect::<std::result::Result<Vec<_>, _>>()?
@@ -202,7 +240,7 @@ fn write_parquet<W: std::io::Write + Send>(
         rg.close()?;
         start += len;
         group += 1;
-        if batch.num_rows() == 0 {
+        if rows == 0 {
             break;
         }
     }
@@ -302,5 +340,50 @@ mod tests {
         let back = read_parquet(&path);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(back.unwrap(), batch);
+    }
+
+    /// Parts (one per input file) are written as one table: the same rows,
+    /// with row groups cut across part boundaries, and empty parts skipped.
+    #[test]
+    fn parts_are_written_as_one_table_across_row_groups() {
+        let part = |lo: i32, n: usize| {
+            let mut list = ListBuilder::new(Float32Builder::new());
+            for i in 0..n {
+                for j in 0..i % 3 {
+                    list.values().append_value(j as f32);
+                }
+                list.append(true);
+            }
+            RecordBatch::try_from_iter(vec![
+                (
+                    "n",
+                    Arc::new(Int32Array::from_iter_values(lo..lo + n as i32)) as ArrayRef,
+                ),
+                ("list", Arc::new(list.finish()) as ArrayRef),
+            ])
+            .unwrap()
+        };
+        // 1.3 M rows: the first row group (2^20 rows) ends inside the third part.
+        let parts = vec![part(0, 600_000), part(600_000, 0), part(600_000, 700_000)];
+        let path = std::env::temp_dir().join(format!("hepae-parts-{}.parquet", std::process::id()));
+        write_parquet_parts_atomic(&parts, &path, &[], 1).unwrap();
+        let meta = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, vec![1 << 20, 1_300_000 - (1 << 20)]);
+        let back = read_parquet(&path).unwrap();
+        let whole = arrow_select_concat(&parts[0].schema(), &parts).unwrap();
+        assert_eq!(back, whole);
+        // Parts of another schema are refused.
+        let other = RecordBatch::try_from_iter(vec![(
+            "m",
+            Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+        )])
+        .unwrap();
+        let err = write_parquet_parts_atomic(&[parts[0].clone(), other], &path, &[], 1);
+        std::fs::remove_file(&path).unwrap();
+        assert!(err.is_err());
     }
 }

@@ -324,8 +324,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
                 "hepae.ingest".to_string(),
                 serde_json::to_string(&t.report).map_err(s)?,
             )];
-            hepae_ingest::write_parquet_atomic(
-                &t.batch,
+            hepae_ingest::write_parquet_parts_atomic(
+                &t.parts,
                 &jets,
                 &meta,
                 hepae_ingest::DEFAULT_ZSTD_LEVEL,
@@ -333,11 +333,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             .map_err(s)?;
             hepae_ingest::write_json_atomic(&t.report, &ingest_dir.join("jets.parquet.json"))
                 .map_err(s)?;
-            eprintln!(
-                "    {} rows x {} columns",
-                t.batch.num_rows(),
-                t.batch.num_columns()
-            );
+            eprintln!("    {} rows x {} columns", t.num_rows(), t.num_columns());
             Ok(())
         },
     )?;

@@ -239,19 +239,14 @@ impl Values {
         }
     }
 
-    /// Appends the values of `other` whose `keep` flag is set.
-    pub fn extend_filtered(&mut self, other: &Values, keep: &[bool]) {
-        macro_rules! ef {
-            ($($var:ident),*) => {
-                match (self, other) {
-                    $( (Values::$var(a), Values::$var(b)) => {
-                        a.extend(b.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x))
-                    } )*
-                    (a, b) => panic!("append of {} values to a {} column", b.dtype().name(), a.dtype().name()),
-                }
-            };
-        }
-        ef!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+    /// Keeps the values whose `keep` entry is true, in place.
+    pub fn retain_mask(&mut self, keep: &[bool]) {
+        assert_eq!(self.len(), keep.len(), "row mask of another length");
+        with_values!(self, v => {
+            // `Vec::retain` visits every element once, in order.
+            let mut k = keep.iter();
+            v.retain(|_| *k.next().unwrap());
+        })
     }
 
     /// True when every value is zero (false for an empty buffer's negation: true).

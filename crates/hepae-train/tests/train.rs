@@ -31,7 +31,7 @@ fn hep2(rows: usize) -> Matrix {
         first_file_index: 0,
     };
     let t = ingest(&spec, &|_| {}).unwrap();
-    let batch = t.batch.slice(0, rows);
+    let batch = t.to_batch().slice(0, rows);
     hepae_train::data::from_batch(&batch, &[]).unwrap()
 }
 
