@@ -54,20 +54,63 @@ fn loss_falls_tenfold_for_ae_and_sae_and_vae_learns() {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let m = hep2(3000);
     assert_eq!(m.cols(), 8);
-    for kind in [ModelKind::Ae, ModelKind::Sae, ModelKind::Vae] {
+    for kind in [
+        ModelKind::Ae,
+        ModelKind::Sae,
+        ModelKind::Vae,
+        ModelKind::BetaVae,
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = small(kind, 40);
         // The L1 term is a floor under the total loss; a smaller lambda keeps a 10x fall visible.
         cfg.loss.l1 = 1e-4;
+        cfg.loss.beta = 0.01;
         let out = train(&m, &cfg, dir.path(), &RunOptions::default()).unwrap();
         let (first, last) = (out.history[0].loss, out.history.last().unwrap().loss);
-        // A VAE's loss keeps a KL term that buys reconstruction (beta = 1), so its
-        // total settles higher: on this sample it falls about 5x (see the issue note).
+        // With beta = 1 the KL term outweighs the reconstruction of min-max
+        // scaled columns (variances ~0.02): the `vae` posterior collapses and
+        // its decoder learns the column means, so its loss falls only ~6x on
+        // this sample. `beta_vae` with beta 0.01 encodes (docs/pipeline.md).
         let want = if kind == ModelKind::Vae { 4.0 } else { 10.0 };
         assert!(first / last >= want, "{kind:?}: loss {first} -> {last}");
         assert!(dir.path().join("loss.parquet").exists());
         assert!(dir.path().join("model.bpk").exists());
+        if kind != ModelKind::Vae {
+            // Reconstruction from the latent (mean) against predicting every
+            // column's mean: the model really encodes the jets.
+            let (rec, base) = reconstruction(&m, dir.path());
+            assert!(
+                rec < 0.5 * base,
+                "{kind:?}: reconstruction {rec}, column means {base}"
+            );
+        }
     }
+}
+
+/// MSE_SUM of a saved model's reconstruction of `m` from the latent (mean),
+/// and that of predicting each (normalised) column's mean.
+fn reconstruction(m: &Matrix, dir: &std::path::Path) -> (f32, f32) {
+    use burn::prelude::{Device, Tensor, TensorData};
+    let device = Device::flex();
+    let loaded = load_model(dir, &device).unwrap();
+    let mut x = m.values.clone();
+    loaded.normalizer.apply(&mut x);
+    let n = m.cols();
+    let base: f64 = (0..n)
+        .map(|j| {
+            let col: Vec<f64> = x.iter().skip(j).step_by(n).map(|v| *v as f64).collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64
+        })
+        .sum();
+    let x = Tensor::<2>::from_data(TensorData::new(x, [m.rows, n]), &device);
+    let f = loaded.model.forward(x.clone(), false);
+    let rec = hepae_train::loss::reconstruction(
+        hepae_train::Reconstruction::MseSum,
+        &x,
+        &f.reconstruction,
+    );
+    (rec.into_scalar::<f32>(), base as f32)
 }
 
 #[test]
