@@ -57,11 +57,14 @@ impl RootFile {
         Ok(cols.remove(0))
     }
 
-    /// Reads several branches, decoding all their baskets in parallel.
+    /// Reads several branches, decoding each branch's baskets in parallel.
+    ///
+    /// Branch by branch, so that one branch's decompressed baskets are freed
+    /// before the next is decompressed and the allocator hands the same warm
+    /// pages back instead of fresh ones.
     pub fn read_branches(&self, tree: &Tree, branches: &[&Branch]) -> Result<Vec<Column>> {
-        let mut jobs: Vec<(usize, Source)> = Vec::new();
         let mut specs = Vec::with_capacity(branches.len());
-        for (bi, b) in branches.iter().enumerate() {
+        for b in branches {
             let what = format!("tree {}, branch {}", tree.path, b.path);
             let (dtype, layout) = match &b.interpretation {
                 Interpretation::Numeric { dtype, layout } => (*dtype, *layout),
@@ -91,39 +94,27 @@ impl RootFile {
                 .at(what));
             }
             specs.push((dtype, layout, what));
+        }
+        let mut out = Vec::with_capacity(branches.len());
+        for (b, (dtype, layout, what)) in branches.iter().zip(&specs) {
+            let mut jobs: Vec<Source> = Vec::new();
             for &(first, seek, bytes) in &b.baskets.external {
-                jobs.push((bi, Source::External { first, seek, bytes }));
+                jobs.push(Source::External { first, seek, bytes });
             }
             for (first, basket) in &b.baskets.embedded {
-                jobs.push((
-                    bi,
-                    Source::Embedded {
-                        first: *first,
-                        basket,
-                    },
-                ));
+                jobs.push(Source::Embedded {
+                    first: *first,
+                    basket,
+                });
             }
-        }
-        // Phase 1: decompress and index every basket in parallel.
-        let located: Vec<Result<(usize, Located)>> = jobs
-            .par_iter()
-            .map(|(bi, src)| {
-                let (dtype, layout, what) = &specs[*bi];
-                let loc = self
-                    .locate(src, *dtype, *layout)
-                    .map_err(|e| e.at(what.clone()))?;
-                Ok((*bi, loc))
-            })
-            .collect();
-        let mut per_branch: Vec<Vec<Located>> = (0..branches.len()).map(|_| Vec::new()).collect();
-        for r in located {
-            let (bi, loc) = r?;
-            per_branch[bi].push(loc);
-        }
-        // Phase 2: decode each branch into one preallocated buffer, baskets in parallel.
-        let mut out = Vec::with_capacity(branches.len());
-        for (bi, mut baskets) in per_branch.into_iter().enumerate() {
-            let (dtype, layout, what) = &specs[bi];
+            // Decompress and index the branch's baskets in parallel.
+            let mut baskets = jobs
+                .par_iter()
+                .map(|src| {
+                    self.locate(src, *dtype, *layout)
+                        .map_err(|e| e.at(what.clone()))
+                })
+                .collect::<Result<Vec<Located>>>()?;
             baskets.sort_by_key(|b| b.first);
             let mut expected = 0i64;
             for b in &baskets {
@@ -137,7 +128,7 @@ impl RootFile {
                 }
                 expected += b.nev as i64;
             }
-            let want = branches[bi].entries.max(0);
+            let want = b.entries.max(0);
             if expected != want {
                 return Err(Error::new(
                     ErrorKind::Malformed,
@@ -146,6 +137,7 @@ impl RootFile {
                 )
                 .at(what.clone()));
             }
+            // Decode into one preallocated buffer, baskets in parallel.
             out.push(assemble(*dtype, *layout, &baskets));
         }
         Ok(out)
