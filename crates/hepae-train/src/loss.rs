@@ -38,11 +38,20 @@ pub fn total(
     f: &Forward,
 ) -> Tensor<1> {
     let loss = data_terms(kind, cfg, x, f);
-    if kind == ModelKind::Sae && cfg.l1 > 0.0 {
-        loss + model.l1_weights() * cfg.l1
-    } else {
-        loss
+    match weight_penalty(model, kind, cfg) {
+        Some(p) => loss + p,
+        None => loss,
     }
+}
+
+/// The term of [`total`] that depends only on the weights: the sparse AE's
+/// lambda * sum|w|, or nothing for the other kinds.
+pub(crate) fn weight_penalty(
+    model: &AutoEncoder,
+    kind: ModelKind,
+    cfg: &LossConfig,
+) -> Option<Tensor<1>> {
+    (kind == ModelKind::Sae && cfg.l1 > 0.0).then(|| model.l1_weights() * cfg.l1)
 }
 
 /// The terms of [`total`] that depend on the batch: reconstruction, EMD and

@@ -1,7 +1,7 @@
 //! The training loop: seeded shuffling, Adam, ReduceLROnPlateau, early
 //! stopping, checkpoints and exact resume.
 
-use crate::config::{BackendKind, ModelKind, TrainConfig};
+use crate::config::{BackendKind, TrainConfig};
 use crate::data::Matrix;
 use crate::model::AutoEncoder;
 use crate::norm::Normalizer;
@@ -262,8 +262,11 @@ fn gradients(
         let x = xb.clone().slice(a..b);
         let f = shard.forward_with_noise(x.clone(), eps.as_ref().map(|e| e.clone().slice(a..b)));
         let mut l = loss::data_terms(kind, &cfg.loss, &x, &f) * ((b - a) as f64 / rows as f64);
-        if s == 0 && kind == ModelKind::Sae && cfg.loss.l1 > 0.0 {
-            l = l + shard.l1_weights() * cfg.loss.l1;
+        // The weight penalty belongs to the batch once, not to every block.
+        if s == 0 {
+            if let Some(p) = loss::weight_penalty(shard, kind, &cfg.loss) {
+                l = l + p;
+            }
         }
         let detached = l.clone().detach();
         (GradientsParams::from_grads(l.backward(), shard), detached)
@@ -561,6 +564,7 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ModelKind;
 
     fn flat(model: &AutoEncoder, grads: &GradientsParams) -> Vec<f32> {
         let mut out = Vec::new();
