@@ -155,9 +155,9 @@ impl Table {
         self.parts[0].num_columns()
     }
 
-    /// The parts as one batch (a copy).
+    /// The parts as one batch (concatenated, unless there is only one).
     pub fn to_batch(&self) -> RecordBatch {
-        arrow_select::concat::concat_batches(&self.parts[0].schema(), &self.parts)
+        parquet_io::arrow_select_concat(&self.parts[0].schema(), &self.parts)
             .expect("parts share one schema")
     }
 }

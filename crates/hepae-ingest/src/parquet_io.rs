@@ -284,7 +284,8 @@ pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
     arrow_select_concat(&schema, &batches).map_err(|e| io(&e))
 }
 
-fn arrow_select_concat(
+/// Batches of one schema as one batch; a single batch is returned as is.
+pub(crate) fn arrow_select_concat(
     schema: &arrow_schema::SchemaRef,
     batches: &[RecordBatch],
 ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
