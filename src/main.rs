@@ -237,7 +237,7 @@ fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
         let pb = indicatif::ProgressBar::new(n as u64);
         pb.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} reading {pos}/{len} files [{elapsed}] {wide_bar}",
+                "{spinner} reading {pos}/{len} branches [{elapsed}] {wide_bar}",
             )
             .expect("valid template"),
         );
@@ -291,18 +291,19 @@ fn ingest(a: &IngestArgs) -> Result<()> {
         .sum();
     let pb = progress_bar(inputs.len(), bytes);
     let t0 = std::time::Instant::now();
-    let table = hepae_ingest::ingest(&spec, &|_p: &Path| pb.inc(1));
+    let report = hepae_ingest::ingest_to_parquet(&spec, &out, a.zstd_level, &|done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    });
     pb.finish_and_clear();
-    let table = table?;
-    let t_read = t0.elapsed();
-    let r = &table.report;
-    let meta = vec![("hepae.ingest".to_string(), serde_json::to_string(r)?)];
-    hepae_ingest::write_parquet_parts_atomic(&table.parts, &out, &meta, a.zstd_level)?;
+    let report = report?;
+    let r = &report;
     if a.verbose {
+        // Reading, cutting and encoding overlap (column by column), so only
+        // the total is meaningful.
         eprintln!(
-            "timing: read+flatten+cuts {:.3} s, parquet write {:.3} s",
-            t_read.as_secs_f64(),
-            (t0.elapsed() - t_read).as_secs_f64()
+            "timing: read+flatten+cuts+parquet write {:.3} s",
+            t0.elapsed().as_secs_f64()
         );
     }
     let sidecar = sidecar_path(&out);

@@ -125,8 +125,11 @@ fn nonfinite_values_are_an_error_unless_dropped() {
     run_python(
         r#"
 import sys, uproot, numpy as np, awkward as ak
-pt = ak.Array([[10.0, float("nan")], [30.0], [40.0, 50.0, float("inf")]])
-jets = ak.zip({"pt": pt})
+nan, inf = float("nan"), float("inf")
+pt = ak.Array([[10.0, nan], [30.0], [40.0, 50.0, inf]])
+eta = ak.Array([[0.1, 0.2], [nan], [0.3, 0.4, 0.5]])
+m = ak.Array([[1.0, 2.0], [3.0], [4.0, 5.0, 6.0]])
+jets = ak.zip({"pt": pt, "eta": eta, "m": m})
 with uproot.recreate(sys.argv[1]) as f:
     f.mktree("Events", {"Jet": jets.type}).extend({"Jet": jets})
 "#,
@@ -142,13 +145,25 @@ with uproot.recreate(sys.argv[1]) as f:
         &out,
         &["nan.root", "Jet_pt", "2 NaN/Inf", "event 0"],
     );
-    let mut a = ingest_args(r, "Events", "Jet", "pt", o);
+    // A column read after the cut columns (here not the first) is checked too.
+    fails(
+        &ingest_args(r, "Events", "Jet", "m,eta", o),
+        &out,
+        &["nan.root", "Jet_eta", "1 NaN/Inf", "event 1"],
+    );
+    let mut a = ingest_args(r, "Events", "Jet", "m,pt,eta", o);
     a.push("--drop-nonfinite");
     ok(&a);
     let rep = json(&outdir.join("j.parquet.json"));
     assert_eq!(rep["rows_before_cuts"], 6);
-    assert_eq!(rep["rows_nonfinite_dropped"], 2);
-    assert_eq!(rep["rows_after_cuts"], 4);
+    // Rows 1 and 5 (pt) and 2 (eta) go from every column.
+    assert_eq!(rep["rows_nonfinite_dropped"], 3);
+    assert_eq!(rep["rows_after_cuts"], 3);
+    let m = run_python(
+        "import sys, pyarrow.parquet as pq; print(pq.read_table(sys.argv[1]).column('m').to_pylist())",
+        &[o],
+    );
+    assert_eq!(m.trim(), "[1.0, 4.0, 5.0]");
 }
 
 #[test]

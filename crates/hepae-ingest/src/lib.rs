@@ -18,7 +18,7 @@ pub use spec::{ColumnSpec, Cut};
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
-use hepae_root::{Column, Interpretation, Layout, RootFile, Tree, Values};
+use hepae_root::{Column, DType, Interpretation, Layout, RootFile, Tree, Values};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -229,10 +229,18 @@ fn default_columns(tree: &Tree, collection: &str) -> Vec<(String, String)> {
     out
 }
 
-/// One file's resolved (column, branch) names, decoded columns and event count.
-type FileData = (Vec<(String, String)>, Vec<Column>, u64);
+/// One input file, opened, with its columns resolved to branches.
+struct Input {
+    path: PathBuf,
+    file: RootFile,
+    tree: Tree,
+    /// (column name, branch path).
+    cols: Vec<(String, String)>,
+    /// Value type of each column.
+    dtypes: Vec<DType>,
+}
 
-fn read_file(spec: &IngestSpec, path: &Path) -> Result<FileData> {
+fn open_input(spec: &IngestSpec, path: &Path) -> Result<Input> {
     let file = RootFile::open(path)?;
     let tree = file.tree(&spec.tree)?;
     let cols = resolve_columns(path, &tree, &spec.collection, &spec.columns)?;
@@ -244,109 +252,254 @@ fn read_file(spec: &IngestSpec, path: &Path) -> Result<FileData> {
             spec.collection
         )));
     }
-    let branches: Vec<_> = cols.iter().map(|(_, b)| tree.branch(b).unwrap()).collect();
-    let data = file.read_branches(&tree, &branches)?;
-    // All columns must share the per-event structure of the collection.
-    let reference = data[0].offsets.as_ref().ok_or_else(|| {
+    let dtypes = cols
+        .iter()
+        .map(|(_, b)| file.value_type(&tree, tree.branch(b).unwrap()))
+        .collect::<hepae_root::Result<Vec<_>>>()?;
+    Ok(Input {
+        path: path.to_path_buf(),
+        file,
+        tree,
+        cols,
+        dtypes,
+    })
+}
+
+impl Input {
+    /// Reads column `ci`; `parallel` decodes its baskets in parallel.
+    fn read(&self, ci: usize, parallel: bool) -> Result<Column> {
+        let b = self.tree.branch(&self.cols[ci].1).unwrap();
+        Ok(if parallel {
+            self.file.read_branch(&self.tree, b)?
+        } else {
+            self.file.read_branch_sequential(&self.tree, b)?
+        })
+    }
+
+    /// Checks that column `ci` holds one value per object of `collection`,
+    /// with the per-event counts of column 0 (`reference`; `None` for column 0).
+    fn check_structure(
+        &self,
+        collection: &str,
+        ci: usize,
+        col: &Column,
+        reference: Option<&[u64]>,
+    ) -> Result<()> {
+        let ok = match (&col.offsets, reference) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(o), Some(r)) => o == r,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(IngestError::Invalid(if ci == 0 || reference.is_none() {
+            format!(
+                "{}: tree {}, branch {}: holds one value per event, not one per object of '{collection}'",
+                self.path.display(),
+                self.tree.path,
+                self.cols[ci].1,
+            )
+        } else {
+            format!(
+                "{}: tree {}, branch {}: number of objects per event differs from branch {} (not the same collection?)",
+                self.path.display(),
+                self.tree.path,
+                self.cols[ci].1,
+                self.cols[0].1
+            )
+        }))
+    }
+
+    /// The error for NaN/Inf values at `bad` (indices) of column `ci`.
+    fn nonfinite_error(&self, ci: usize, bad: &[usize], offsets: &[u64]) -> IngestError {
+        let ev = offsets.partition_point(|&o| o <= bad[0] as u64) - 1;
         IngestError::Invalid(format!(
-            "{}: tree {}, branch {}: holds one value per event, not one per object of '{}'",
-            path.display(),
-            tree.path,
-            cols[0].1,
-            spec.collection
+            "{}: tree {}, branch {}: {} NaN/Inf values (first in event {ev}); pass --drop-nonfinite to drop those rows",
+            self.path.display(),
+            self.tree.path,
+            self.cols[ci].1,
+            bad.len()
         ))
-    })?;
-    for (i, d) in data.iter().enumerate().skip(1) {
-        match &d.offsets {
-            Some(o) if o == reference => {}
-            _ => {
+    }
+}
+
+/// Where finished columns go: kept in memory, or encoded for a file.
+trait Sink: Sync {
+    /// A finished column.
+    type Out: Send;
+    /// Takes column `index` of the full schema, one array per input file.
+    fn column(&self, index: usize, parts: Vec<ArrayRef>) -> Result<Self::Out>;
+}
+
+/// Keeps columns as Arrow arrays.
+struct Memory;
+
+impl Sink for Memory {
+    type Out = Vec<ArrayRef>;
+    fn column(&self, _: usize, parts: Vec<ArrayRef>) -> Result<Vec<ArrayRef>> {
+        Ok(parts)
+    }
+}
+
+/// Encodes columns into Parquet column chunks (for the file at the path) as
+/// they are finished.
+struct Encode<'a>(&'a parquet_io::ColumnEncoder, &'a Path);
+
+impl Sink for Encode<'_> {
+    type Out = parquet_io::EncodedField;
+    fn column(&self, index: usize, parts: Vec<ArrayRef>) -> Result<Self::Out> {
+        let refs: Vec<&ArrayRef> = parts.iter().collect();
+        self.0.encode(index, &refs).map_err(|e| {
+            IngestError::Io(format!(
+                "{}: encoding column {index}: {e}",
+                self.1.display()
+            ))
+        })
+    }
+}
+
+/// What [`run`] has decided before the columns are finished.
+struct Plan {
+    inputs: Vec<Input>,
+    /// Per file, the per-event offsets of the collection.
+    offsets: Vec<Vec<u64>>,
+    /// Per file, the kept rows as index runs.
+    runs: Vec<Vec<std::ops::Range<usize>>>,
+    /// Per column, per file: the values, where already read.
+    held: Vec<Vec<Option<Values>>>,
+    /// Full schema: every column, then `event`, `file_index`.
+    schema: Arc<Schema>,
+    report: IngestReport,
+}
+
+/// Opens every input, reads the columns the cuts need (every column when
+/// NaN/Inf rows are dropped, since those rows go from all columns), and
+/// decides which rows are kept.
+fn plan(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Plan> {
+    if spec.inputs.is_empty() {
+        return Err(IngestError::Invalid("no input files".into()));
+    }
+    let inputs = spec
+        .inputs
+        .par_iter()
+        .map(|p| open_input(spec, p))
+        .collect::<Vec<Result<_>>>()
+        .into_iter()
+        .collect::<Result<Vec<Input>>>()?;
+    // Column names and types must agree between files.
+    for inp in inputs.iter().skip(1) {
+        let same = inp
+            .cols
+            .iter()
+            .map(|c| &c.0)
+            .eq(inputs[0].cols.iter().map(|c| &c.0))
+            && inp.dtypes == inputs[0].dtypes;
+        if !same {
+            return Err(IngestError::Invalid(format!(
+                "{}: columns or types differ from {}",
+                inp.path.display(),
+                inputs[0].path.display()
+            )));
+        }
+    }
+    let names = inputs[0].cols.clone();
+    let ncols = names.len();
+    let mut need = vec![false; ncols];
+    need[0] = true;
+    for cut in &spec.cuts {
+        match names.iter().position(|(n, _)| *n == cut.column) {
+            Some(i) => need[i] = true,
+            None if cut.column == "event" || cut.column == "file_index" => {}
+            None => {
                 return Err(IngestError::Invalid(format!(
-                    "{}: tree {}, branch {}: number of objects per event differs from branch {} (not the same collection?)",
-                    path.display(),
-                    tree.path,
-                    cols[i].1,
-                    cols[0].1
+                    "cut '{}': no column '{}' (columns: {})",
+                    cut.text,
+                    cut.column,
+                    names
+                        .iter()
+                        .map(|c| c.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )))
             }
         }
     }
-    Ok((cols, data, tree.entries.max(0) as u64))
-}
-
-/// Reads all inputs (in parallel, output in input order), flattens, cuts.
-pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Result<Table> {
-    if spec.inputs.is_empty() {
-        return Err(IngestError::Invalid("no input files".into()));
+    if spec.drop_nonfinite {
+        need.fill(true);
     }
-    let per_file: Vec<Result<_>> = spec
-        .inputs
+    let total = (inputs.len() * ncols) as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let tick = || {
+        progress(
+            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            total,
+        )
+    };
+    // Read per (file, column), in parallel; errors reported in file order.
+    let jobs: Vec<(usize, usize)> = (0..inputs.len())
+        .flat_map(|fi| (0..ncols).filter(|ci| need[*ci]).map(move |ci| (fi, ci)))
+        .collect();
+    let read: Vec<Result<Column>> = jobs
         .par_iter()
-        .map(|p| {
-            let r = read_file(spec, p);
-            on_file_done(p);
-            r
+        .map(|&(fi, ci)| {
+            let c = inputs[fi].read(ci, true);
+            tick();
+            c
         })
         .collect();
-    let mut files = Vec::with_capacity(per_file.len());
-    for r in per_file {
-        files.push(r?);
+    let mut cols: Vec<Vec<Option<Column>>> = (0..ncols)
+        .map(|_| (0..inputs.len()).map(|_| None).collect())
+        .collect();
+    for (&(fi, ci), c) in jobs.iter().zip(read) {
+        cols[ci][fi] = Some(c?);
     }
-    // Column names and types must agree between files.
-    let (names, first_data, _) = &files[0];
-    for (k, (n, d, _)) in files.iter().enumerate().skip(1) {
-        let same = n.iter().map(|c| &c.0).eq(names.iter().map(|c| &c.0))
-            && d.iter()
-                .map(|c| c.values.dtype())
-                .eq(first_data.iter().map(|c| c.values.dtype()));
-        if !same {
-            return Err(IngestError::Invalid(format!(
-                "{}: columns or types differ from {}",
-                spec.inputs[k].display(),
-                spec.inputs[0].display()
-            )));
+    let mut offsets = Vec::with_capacity(inputs.len());
+    for (fi, inp) in inputs.iter().enumerate() {
+        let c0 = cols[0][fi].as_mut().unwrap();
+        inp.check_structure(&spec.collection, 0, c0, None)?;
+        offsets.push(c0.offsets.take().unwrap());
+        for (ci, per_file) in cols.iter().enumerate().skip(1) {
+            if let Some(c) = &per_file[fi] {
+                inp.check_structure(&spec.collection, ci, c, Some(&offsets[fi]))?;
+            }
         }
     }
-    let names: Vec<(String, String)> = names.clone();
-    let mut reports = Vec::new();
-    for (fi, (_, data, nevents)) in files.iter().enumerate() {
-        reports.push(FileReport {
-            path: spec.inputs[fi].display().to_string(),
-            events: *nevents,
-            rows: *data[0].offsets.as_ref().unwrap().last().unwrap(),
-        });
-    }
+    let reports: Vec<FileReport> = inputs
+        .iter()
+        .zip(&offsets)
+        .map(|(inp, o)| FileReport {
+            path: inp.path.display().to_string(),
+            events: inp.tree.entries.max(0) as u64,
+            rows: *o.last().unwrap(),
+        })
+        .collect();
     let rows_before: u64 = reports.iter().map(|r| r.rows).sum();
-    // Row selection per file; nothing is copied until the final columns are built.
     let mut keeps: Vec<Vec<bool>> = reports
         .iter()
         .map(|r| vec![true; r.rows as usize])
         .collect();
-    // Non-finite values: fail, or drop and report.
+    // Non-finite values: fail, or drop and report. Scanned in parallel,
+    // reported in input order.
     let mut nonfinite = 0u64;
-    // Scanned in parallel (file x column); reported in input order.
-    let bad_all: Vec<Vec<Vec<usize>>> = files
-        .par_iter()
-        .map(|(_, data, _)| {
-            data.par_iter()
-                .map(|c| c.values.nonfinite_indices())
+    let bad: Vec<Vec<Option<Vec<usize>>>> = (0..inputs.len())
+        .into_par_iter()
+        .map(|fi| {
+            (0..ncols)
+                .into_par_iter()
+                .map(|ci| cols[ci][fi].as_ref().map(|c| c.values.nonfinite_indices()))
                 .collect()
         })
         .collect();
-    for (fi, ((_, data, _), bad_cols)) in files.iter().zip(bad_all).enumerate() {
-        for (ci, (c, bad)) in data.iter().zip(bad_cols).enumerate() {
-            let Some(&first) = bad.first() else { continue };
+    for (fi, bad_cols) in bad.into_iter().enumerate() {
+        for (ci, b) in bad_cols.into_iter().enumerate() {
+            let Some(b) = b.filter(|b| !b.is_empty()) else {
+                continue;
+            };
             if !spec.drop_nonfinite {
-                let offsets = c.offsets.as_ref().unwrap();
-                let ev = offsets.partition_point(|&o| o <= first as u64) - 1;
-                return Err(IngestError::Invalid(format!(
-                    "{}: tree {}, branch {}: {} NaN/Inf values (first in event {ev}); pass --drop-nonfinite to drop those rows",
-                    spec.inputs[fi].display(),
-                    spec.tree,
-                    names[ci].1,
-                    bad.len()
-                )));
+                return Err(inputs[fi].nonfinite_error(ci, &b, &offsets[fi]));
             }
-            for i in bad {
+            for i in b {
                 if keeps[fi][i] {
                     keeps[fi][i] = false;
                     nonfinite += 1;
@@ -354,44 +507,25 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
             }
         }
     }
-    let events: Vec<Vec<i64>> = files
-        .par_iter()
-        .map(|(_, data, _)| {
-            let offsets = data[0].offsets.as_ref().unwrap();
-            let mut ev = Vec::with_capacity(*offsets.last().unwrap() as usize);
-            for e in 0..offsets.len() - 1 {
-                ev.extend(std::iter::repeat_n(
-                    e as i64,
-                    (offsets[e + 1] - offsets[e]) as usize,
-                ));
-            }
-            ev
-        })
-        .collect();
     let mut cut_reports = Vec::new();
     for cut in &spec.cuts {
         let idx = names.iter().position(|(n, _)| *n == cut.column);
-        if idx.is_none() && cut.column != "event" && cut.column != "file_index" {
-            return Err(IngestError::Invalid(format!(
-                "cut '{}': no column '{}' (columns: {})",
-                cut.text,
-                cut.column,
-                names
-                    .iter()
-                    .map(|c| c.0.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
         let range = cut.lo..=cut.hi;
         keeps
             .par_iter_mut()
             .enumerate()
             .for_each(|(fi, keep)| match idx {
-                Some(i) => files[fi].1[i].values.retain_in_range(&range, keep),
+                Some(i) => cols[i][fi]
+                    .as_ref()
+                    .unwrap()
+                    .values
+                    .retain_in_range(&range, keep),
                 None if cut.column == "event" => {
-                    for (k, &e) in keep.iter_mut().zip(&events[fi]) {
-                        *k &= range.contains(&(e as f64));
+                    let o = &offsets[fi];
+                    for e in 0..o.len() - 1 {
+                        if !range.contains(&(e as f64)) {
+                            keep[o[e] as usize..o[e + 1] as usize].fill(false);
+                        }
                     }
                 }
                 None => {
@@ -412,96 +546,252 @@ pub fn ingest(spec: &IngestSpec, on_file_done: &(dyn Fn(&Path) + Sync)) -> Resul
             spec.collection
         )));
     }
-    // Cut each file's buffers in place: no second copy of the table is made.
-    let mut files: Vec<Vec<Values>> = files
+    let runs: Vec<_> = keeps.par_iter().map(|k| hepae_root::kept_runs(k)).collect();
+    let held = cols
         .into_iter()
-        .map(|(_, data, _)| data.into_iter().map(|c| c.values).collect())
+        .map(|per_file| per_file.into_iter().map(|c| c.map(|c| c.values)).collect())
         .collect();
-    files
-        .par_iter_mut()
-        .zip(&keeps)
-        .for_each(|(cols, keep)| cols.par_iter_mut().for_each(|v| v.retain_mask(keep)));
-    let mut dropped = Vec::new();
-    let mut zero = vec![false; names.len()];
-    if spec.drop_zero_columns {
-        zero = (0..names.len())
-            .into_par_iter()
-            .map(|ci| files.iter().all(|f| f[ci].all_zero()))
-            .collect();
-        dropped = names
-            .iter()
-            .zip(&zero)
-            .filter(|(_, z)| **z)
-            .map(|((n, _), _)| n.clone())
-            .collect();
-        if dropped.len() == names.len() {
-            return Err(IngestError::Invalid(
-                "empty selection: every column is all zero".into(),
-            ));
-        }
-    }
-    let mut fields = Vec::new();
-    let mut col_reports = Vec::new();
-    for (((n, b), z), v) in names.iter().zip(&zero).zip(&files[0]) {
-        if *z {
-            continue;
-        }
-        let dtype = to_arrow(Values::empty(v.dtype(), 0)).data_type().clone();
-        col_reports.push(ColumnReport {
-            name: n.clone(),
-            branch: b.clone(),
-            dtype: dtype.to_string(),
-        });
-        fields.push(Field::new(n, dtype, false));
-    }
+    let mut fields: Vec<Field> = names
+        .iter()
+        .zip(&inputs[0].dtypes)
+        .map(|((n, _), d)| Field::new(n, arrow_type(*d), false))
+        .collect();
     fields.push(Field::new("event", arrow_schema::DataType::Int64, false));
     fields.push(Field::new(
         "file_index",
         arrow_schema::DataType::Int32,
         false,
     ));
-    let schema = Arc::new(Schema::new(fields));
-    let mut parts = Vec::with_capacity(files.len());
-    for (fi, ((cols, ev), keep)) in files.into_iter().zip(events).zip(&keeps).enumerate() {
-        let mut arrays: Vec<ArrayRef> = cols
-            .into_iter()
-            .zip(&zero)
-            .filter(|(_, z)| !**z)
-            .map(|(v, _)| to_arrow(v))
-            .collect();
-        let event: Vec<i64> = ev
-            .iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(e, _)| *e)
-            .collect();
-        let n = event.len();
-        arrays.push(Arc::new(arrow_array::Int64Array::from(event)));
-        arrays.push(Arc::new(arrow_array::Int32Array::from(vec![
-            spec.first_file_index
-                + fi as i32;
-            n
-        ])));
-        parts.push(
-            RecordBatch::try_new(Arc::clone(&schema), arrays)
-                .map_err(|e| IngestError::Invalid(e.to_string()))?,
-        );
-    }
-    Ok(Table {
-        parts,
+    let columns = names
+        .iter()
+        .zip(&fields)
+        .map(|((n, b), f)| ColumnReport {
+            name: n.clone(),
+            branch: b.clone(),
+            dtype: f.data_type().to_string(),
+        })
+        .collect();
+    Ok(Plan {
+        inputs,
+        offsets,
+        runs,
+        held,
+        schema: Arc::new(Schema::new(fields)),
         report: IngestReport {
             hepae_version: env!("CARGO_PKG_VERSION").into(),
             tree: spec.tree.clone(),
             collection: spec.collection.clone(),
             inputs: reports,
-            columns: col_reports,
+            columns,
             rows_before_cuts: rows_before,
             rows_nonfinite_dropped: nonfinite,
             cuts: cut_reports,
             rows_after_cuts: rows_after,
-            dropped_zero_columns: dropped,
+            dropped_zero_columns: Vec::new(),
         },
     })
+}
+
+/// Finishes every column of `plan` into `sink`, in parallel, one task per
+/// column: read (if not yet read), check, cut, test for all-zero, hand over.
+/// Each column's buffers are freed as soon as the sink has taken them, so
+/// the whole table is never held in memory at once. Returns, per column of
+/// the full schema, the sink's output or `None` for a dropped column.
+fn finish<S: Sink>(
+    spec: &IngestSpec,
+    plan: &mut Plan,
+    sink: &S,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Vec<Option<S::Out>>> {
+    let ncols = plan.inputs[0].cols.len();
+    let nfiles = plan.inputs.len();
+    let total = (nfiles * ncols) as u64;
+    let already = plan.held.iter().flatten().filter(|v| v.is_some()).count() as u64;
+    let done = std::sync::atomic::AtomicU64::new(already);
+    let held = std::mem::take(&mut plan.held);
+    let (inputs, offsets, runs) = (&plan.inputs, &plan.offsets, &plan.runs);
+    // Columns left to read keep the threads busy on their own when there are
+    // enough of them; then each is read on one thread, which also bounds how
+    // many decoded columns are alive at once.
+    let to_read = held
+        .iter()
+        .filter(|h| h.iter().any(|v| v.is_none()))
+        .count();
+    let nested = to_read < 2 * rayon::current_num_threads();
+    let column = |ci: usize, held: Vec<Option<Values>>| -> Result<Option<S::Out>> {
+        let mut parts = Vec::with_capacity(nfiles);
+        for (fi, h) in held.into_iter().enumerate() {
+            let mut v = match h {
+                Some(v) => v,
+                None => {
+                    let c = inputs[fi].read(ci, nested)?;
+                    progress(
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                        total,
+                    );
+                    inputs[fi].check_structure(&spec.collection, ci, &c, Some(&offsets[fi]))?;
+                    // Reached only when NaN/Inf fail the run (else all were read).
+                    let bad = c.values.nonfinite_indices();
+                    if !bad.is_empty() {
+                        return Err(inputs[fi].nonfinite_error(ci, &bad, &offsets[fi]));
+                    }
+                    c.values
+                }
+            };
+            v.retain_runs(&runs[fi]);
+            parts.push(v);
+        }
+        if spec.drop_zero_columns && parts.iter().all(|v| v.all_zero()) {
+            return Ok(None);
+        }
+        sink.column(ci, parts.into_iter().map(to_arrow).collect())
+            .map(Some)
+    };
+    let extra = |k: usize| -> Result<Option<S::Out>> {
+        let parts: Vec<ArrayRef> = (0..nfiles)
+            .map(|fi| -> ArrayRef {
+                if k == 0 {
+                    Arc::new(arrow_array::Int64Array::from(kept_events(
+                        &offsets[fi],
+                        &runs[fi],
+                    )))
+                } else {
+                    let n = runs[fi].iter().map(|r| r.len()).sum();
+                    Arc::new(arrow_array::Int32Array::from(vec![
+                        spec.first_file_index
+                            + fi as i32;
+                        n
+                    ]))
+                }
+            })
+            .collect();
+        sink.column(ncols + k, parts).map(Some)
+    };
+    let results: Vec<(usize, Result<Option<S::Out>>)> = held
+        .into_iter()
+        .map(Some)
+        .chain([None, None])
+        .enumerate()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(i, h)| {
+            let r = match h {
+                Some(h) => column(i, h),
+                None => extra(i - ncols),
+            };
+            (i, r)
+        })
+        .collect();
+    // The first error in column order.
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The event number of every kept row.
+fn kept_events(offsets: &[u64], runs: &[std::ops::Range<usize>]) -> Vec<i64> {
+    let mut out = Vec::with_capacity(runs.iter().map(|r| r.len()).sum());
+    let mut e = 0;
+    for r in runs {
+        for row in r.clone() {
+            while offsets[e + 1] as usize <= row {
+                e += 1;
+            }
+            out.push(e as i64);
+        }
+    }
+    out
+}
+
+/// Records which columns were dropped and keeps only the others' reports.
+fn settle<T>(
+    report: &mut IngestReport,
+    done: Vec<Option<T>>,
+    ncols: usize,
+) -> Result<Vec<(usize, T)>> {
+    report.dropped_zero_columns = report
+        .columns
+        .iter()
+        .zip(&done)
+        .filter(|(_, d)| d.is_none())
+        .map(|(c, _)| c.name.clone())
+        .collect();
+    if report.dropped_zero_columns.len() == ncols {
+        return Err(IngestError::Invalid(
+            "empty selection: every column is all zero".into(),
+        ));
+    }
+    let mut keep = done.iter().map(|d| d.is_some());
+    report.columns.retain(|_| keep.next().unwrap());
+    Ok(done
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.map(|d| (i, d)))
+        .collect())
+}
+
+/// Reads all inputs (in parallel, output in input order), flattens, cuts,
+/// and keeps the table in memory. `progress(done, total)` is called as
+/// branches are read.
+pub fn ingest(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Table> {
+    let mut plan = plan(spec, progress)?;
+    let ncols = plan.inputs[0].cols.len();
+    let done = finish(spec, &mut plan, &Memory, progress)?;
+    let kept = settle(&mut plan.report, done, ncols)?;
+    let schema = Arc::new(Schema::new(
+        kept.iter()
+            .map(|(i, _)| plan.schema.field(*i).clone())
+            .collect::<Vec<_>>(),
+    ));
+    let mut per_file: Vec<Vec<ArrayRef>> = vec![Vec::new(); plan.inputs.len()];
+    for (_, parts) in kept {
+        for (f, a) in per_file.iter_mut().zip(parts) {
+            f.push(a);
+        }
+    }
+    let parts = per_file
+        .into_iter()
+        .map(|arrays| {
+            RecordBatch::try_new(Arc::clone(&schema), arrays)
+                .map_err(|e| IngestError::Invalid(e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Table {
+        parts,
+        report: plan.report,
+    })
+}
+
+/// [`ingest`] straight to a zstd Parquet file at `path` (level
+/// `zstd_level`), with the report as key/value metadata `hepae.ingest`.
+/// Each column is encoded as soon as it is read and cut, so reading and
+/// encoding overlap and the table is never held in memory whole. Written
+/// to a temporary file and renamed, so a failure leaves no output.
+pub fn ingest_to_parquet(
+    spec: &IngestSpec,
+    path: &Path,
+    zstd_level: i32,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<IngestReport> {
+    let mut plan = plan(spec, progress)?;
+    let ncols = plan.inputs[0].cols.len();
+    let encoder = parquet_io::ColumnEncoder::new(
+        Arc::clone(&plan.schema),
+        plan.report.rows_after_cuts as usize,
+        &ParquetOptions::zstd(zstd_level),
+    )
+    .map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
+    let done = finish(spec, &mut plan, &Encode(&encoder, path), progress)?;
+    let kept = settle(&mut plan.report, done, ncols)?;
+    let meta = vec![(
+        "hepae.ingest".to_string(),
+        serde_json::to_string(&plan.report).map_err(|e| IngestError::Io(e.to_string()))?,
+    )];
+    parquet_io::write_file_atomic(path, |w| encoder.finish(kept, w, &meta))?;
+    Ok(plan.report)
+}
+
+/// Arrow type of a ROOT value type.
+fn arrow_type(d: DType) -> arrow_schema::DataType {
+    to_arrow(Values::empty(d, 0)).data_type().clone()
 }
 
 /// Arrow array of a value buffer, keeping its exact type.

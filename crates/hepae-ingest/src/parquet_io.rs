@@ -3,16 +3,19 @@
 
 use crate::{IngestError, Result};
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 fn tmp_path(path: &Path) -> PathBuf {
     let name = path
@@ -98,6 +101,15 @@ fn write_atomic(
     metadata: &[(String, String)],
     options: &ParquetOptions,
 ) -> Result<()> {
+    write_file_atomic(path, |w| write_parquet(parts, w, metadata, options))
+}
+
+/// Runs `write` on a temporary file beside `path` and renames it to `path`
+/// on success; on failure the temporary file is removed.
+pub(crate) fn write_file_atomic(
+    path: &Path,
+    write: impl FnOnce(std::io::BufWriter<std::fs::File>) -> std::result::Result<(), ParquetError>,
+) -> Result<()> {
     let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
@@ -105,7 +117,9 @@ fn write_atomic(
     let tmp = tmp_path(path);
     let result = (|| -> Result<()> {
         let f = std::fs::File::create(&tmp).map_err(|e| io(&e))?;
-        write_parquet(parts, std::io::BufWriter::new(f), metadata, options).map_err(|e| io(&e))
+        // Large writes: column chunks are copied in through this buffer, and
+        // 8 KiB writes cost a system call each.
+        write(std::io::BufWriter::with_capacity(1 << 20, f)).map_err(|e| io(&e))
     })();
     match result {
         Ok(()) => std::fs::rename(&tmp, path).map_err(|e| io(&e)),
@@ -117,6 +131,9 @@ fn write_atomic(
 }
 
 const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// Rows handed to a column writer at once (a multiple of its 1024-row batches).
+const WRITE_SLICE_ROWS: usize = 1 << 16;
 
 /// Parquet leaf columns an Arrow type becomes (one per primitive inside it).
 fn leaf_count(dt: &DataType) -> usize {
@@ -134,12 +151,13 @@ fn leaf_count(dt: &DataType) -> usize {
     }
 }
 
-fn write_parquet<W: std::io::Write + Send>(
-    parts: &[RecordBatch],
-    out: W,
+/// Writer properties for `options`, with the key/value `metadata` and the
+/// exact Arrow types of `schema` (int16, uint64, ...) for Arrow-based readers.
+fn properties(
+    schema: &Schema,
     metadata: &[(String, String)],
     options: &ParquetOptions,
-) -> std::result::Result<(), parquet::errors::ParquetError> {
+) -> std::result::Result<WriterProperties, ParquetError> {
     let kv = metadata
         .iter()
         .map(|(k, v)| parquet::file::metadata::KeyValue::new(k.clone(), v.clone()))
@@ -148,13 +166,6 @@ fn write_parquet<W: std::io::Write + Send>(
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(options.zstd_level)?))
         .set_dictionary_enabled(options.dictionary)
         .set_key_value_metadata(Some(kv));
-    let schema = parts[0].schema();
-    if parts.iter().any(|p| p.schema() != schema) {
-        return Err(parquet::errors::ParquetError::General(
-            "table parts with different schemas".into(),
-        ));
-    }
-    let rows: usize = parts.iter().map(|p| p.num_rows()).sum();
     if options.byte_stream_split {
         for f in schema.fields() {
             if f.data_type().is_floating() {
@@ -166,55 +177,115 @@ fn write_parquet<W: std::io::Write + Send>(
         }
     }
     let mut props = builder.build();
-    // Keep the exact Arrow types (int16, uint64, ...) for Arrow-based readers.
-    add_encoded_arrow_schema_to_metadata(&schema, &mut props);
-    let props = Arc::new(props);
-    let parquet_schema = ArrowSchemaConverter::new()
-        .with_coerce_types(props.coerce_types())
-        .convert(&schema)?;
-    let mut writer = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), props)?;
-    let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
-    let mut start = 0;
-    let mut group = 0;
-    while start < rows || (group == 0 && rows == 0) {
-        let len = ROW_GROUP_ROWS.min(rows - start);
-        // The pieces of the parts that fall in rows start..start + len.
-        let mut pieces = Vec::new();
-        let mut offset = 0;
-        for p in parts {
-            let (a, b) = (start.max(offset), (start + len).min(offset + p.num_rows()));
-            if a < b || (rows == 0 && pieces.is_empty()) {
-                pieces.push(p.slice(a - offset, b.saturating_sub(a)));
-            }
-            offset += p.num_rows();
-        }
-        // One task per field: its leaves (level and index buffers as large as
-        // the column) are built, encoded and freed inside the task, so they are
-        // computed in parallel and never all held at once.
-        let mut writers = factory.create_column_writers(group)?.into_iter();
-        let tasks: Vec<_> = schema
+    add_encoded_arrow_schema_to_metadata(schema, &mut props);
+    Ok(props)
+}
+
+/// One field's encoded column chunks: per row group, one per Parquet leaf.
+pub(crate) struct EncodedField(Vec<Vec<ArrowColumnChunk>>);
+
+/// Encodes the fields of a table one at a time, in any order and from any
+/// thread, then writes the fields chosen at the end as one Parquet file.
+/// This lets a column be encoded (and its buffers freed) as soon as it is
+/// read, before it is known which columns the file will hold.
+pub(crate) struct ColumnEncoder {
+    schema: SchemaRef,
+    options: ParquetOptions,
+    rows: usize,
+    /// Per field, its leaf writers for each row group (taken by `encode`).
+    writers: Vec<Mutex<Option<Vec<Vec<ArrowColumnWriter>>>>>,
+}
+
+impl ColumnEncoder {
+    /// An encoder for a table of `schema` with `rows` rows in all.
+    pub(crate) fn new(
+        schema: SchemaRef,
+        rows: usize,
+        options: &ParquetOptions,
+    ) -> std::result::Result<ColumnEncoder, ParquetError> {
+        let props = Arc::new(properties(&schema, &[], options)?);
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&schema)?;
+        // Only hands out column writers; the chunks go to the real file later.
+        let sink =
+            SerializedFileWriter::new(std::io::sink(), parquet_schema.root_schema_ptr(), props)?;
+        let factory = ArrowRowGroupWriterFactory::new(&sink, Arc::clone(&schema));
+        let groups = rows.div_ceil(ROW_GROUP_ROWS).max(1);
+        let mut per_field: Vec<Vec<Vec<ArrowColumnWriter>>> = schema
             .fields()
             .iter()
-            .enumerate()
-            .map(|(ci, field)| {
-                let n = leaf_count(field.data_type());
-                let arrs: Vec<&ArrayRef> = pieces.iter().map(|p| p.column(ci)).collect();
-                (arrs, field, writers.by_ref().take(n).collect::<Vec<_>>())
-            })
+            .map(|_| Vec::with_capacity(groups))
             .collect();
-        if writers.next().is_some() {
-            return Err(parquet::errors::ParquetError::General(
-                "more Parquet column writers than leaves in the schema".into(),
-            ));
+        for g in 0..groups {
+            let mut ws = factory.create_column_writers(g)?.into_iter();
+            for (field, slot) in schema.fields().iter().zip(&mut per_field) {
+                let n = leaf_count(field.data_type());
+                let leaves: Vec<_> = ws.by_ref().take(n).collect();
+                if leaves.len() != n {
+                    return Err(ParquetError::General(format!(
+                        "column '{}': fewer Parquet column writers than leaves",
+                        field.name()
+                    )));
+                }
+                slot.push(leaves);
+            }
+            if ws.next().is_some() {
+                return Err(ParquetError::General(
+                    "more Parquet column writers than leaves in the schema".into(),
+                ));
+            }
         }
-        let chunks: Vec<ArrowColumnChunk> = tasks
-            .into_par_iter()
-            .map(|(arrs, field, mut ws)| {
-                for arr in arrs {
-                    let leaves = compute_leaves(field, arr)?;
+        Ok(ColumnEncoder {
+            schema,
+            options: *options,
+            rows,
+            writers: per_field.into_iter().map(|w| Mutex::new(Some(w))).collect(),
+        })
+    }
+
+    /// Encodes field `index` from its parts (in row order, `rows` in all),
+    /// cutting row groups every 2^20 rows across part boundaries.
+    pub(crate) fn encode(
+        &self,
+        index: usize,
+        parts: &[&ArrayRef],
+    ) -> std::result::Result<EncodedField, ParquetError> {
+        let field = self.schema.field(index);
+        let groups = self.writers[index]
+            .lock()
+            .map_err(|_| ParquetError::General("column writer lock poisoned".into()))?
+            .take()
+            .ok_or_else(|| {
+                ParquetError::General(format!("column '{}' encoded twice", field.name()))
+            })?;
+        let total: usize = parts.iter().map(|a| a.len()).sum();
+        if total != self.rows {
+            return Err(ParquetError::General(format!(
+                "column '{}': {total} rows, the table has {}",
+                field.name(),
+                self.rows
+            )));
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        let mut start = 0;
+        for mut ws in groups {
+            let len = ROW_GROUP_ROWS.min(self.rows - start);
+            let mut offset = 0;
+            let mut wrote = false;
+            for a in parts {
+                let (lo, hi) = (start.max(offset), (start + len).min(offset + a.len()));
+                // An empty table still gets one (empty) write per column.
+                let mut at = lo;
+                // Written in slices: the writer's level and index buffers grow
+                // with what one call gets (8 bytes a row), so slices keep them
+                // small and warm. An empty table still gets one empty write.
+                while at < hi || (self.rows == 0 && !wrote) {
+                    let n = WRITE_SLICE_ROWS.min(hi.saturating_sub(at));
+                    let leaves = compute_leaves(field, &a.slice(at - offset, n))?;
                     if leaves.len() != ws.len() {
                         // Never write a file with a column silently missing.
-                        return Err(parquet::errors::ParquetError::General(format!(
+                        return Err(ParquetError::General(format!(
                             "column '{}': {} Parquet leaves but {} column writers",
                             field.name(),
                             leaves.len(),
@@ -224,28 +295,87 @@ fn write_parquet<W: std::io::Write + Send>(
                     for (w, leaf) in ws.iter_mut().zip(leaves) {
                         w.write(&leaf)?;
                     }
+                    wrote = true;
+                    at += n;
                 }
+                offset += a.len();
+            }
+            out.push(
                 ws.into_iter()
                     .map(|w| w.close())
-                    .collect::<std::result::Result<Vec<_>, _>>()
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        let mut rg = writer.next_row_group()?;
-        for c in chunks {
-            c.append_to_row_group(&mut rg)?;
+                    .collect::<std::result::Result<Vec<_>, _>>()?,
+            );
+            start += len;
         }
-        rg.close()?;
-        start += len;
-        group += 1;
-        if rows == 0 {
-            break;
-        }
+        Ok(EncodedField(out))
     }
-    writer.close()?;
-    Ok(())
+
+    /// Writes the encoded `fields` (indices into the schema, ascending) as a
+    /// Parquet file holding just those columns, with key/value `metadata`.
+    pub(crate) fn finish<W: std::io::Write + Send>(
+        self,
+        fields: Vec<(usize, EncodedField)>,
+        out: W,
+        metadata: &[(String, String)],
+    ) -> std::result::Result<(), ParquetError> {
+        if fields.windows(2).any(|w| w[0].0 >= w[1].0)
+            || fields.iter().any(|f| f.0 >= self.schema.fields().len())
+        {
+            return Err(ParquetError::General("encoded fields out of order".into()));
+        }
+        let schema = Schema::new_with_metadata(
+            fields
+                .iter()
+                .map(|(i, _)| self.schema.field(*i).clone())
+                .collect::<Vec<_>>(),
+            self.schema.metadata().clone(),
+        );
+        let props = Arc::new(properties(&schema, metadata, &self.options)?);
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&schema)?;
+        let mut writer = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), props)?;
+        let mut groups: Vec<_> = fields.into_iter().map(|(_, e)| e.0.into_iter()).collect();
+        for _ in 0..self.rows.div_ceil(ROW_GROUP_ROWS).max(1) {
+            let mut rg = writer.next_row_group()?;
+            for g in &mut groups {
+                for chunk in g.next().expect("one chunk list per row group") {
+                    chunk.append_to_row_group(&mut rg)?;
+                }
+            }
+            rg.close()?;
+        }
+        writer.close()?;
+        Ok(())
+    }
+}
+
+/// Writes `parts` (one schema) as one Parquet table: each field is encoded
+/// by its own rayon task (its leaves, level and index buffers as large as the
+/// column, built and freed inside the task); the bytes do not depend on the
+/// thread count.
+fn write_parquet<W: std::io::Write + Send>(
+    parts: &[RecordBatch],
+    out: W,
+    metadata: &[(String, String)],
+    options: &ParquetOptions,
+) -> std::result::Result<(), ParquetError> {
+    let schema = parts[0].schema();
+    if parts.iter().any(|p| p.schema() != schema) {
+        return Err(ParquetError::General(
+            "table parts with different schemas".into(),
+        ));
+    }
+    let rows: usize = parts.iter().map(|p| p.num_rows()).sum();
+    let encoder = ColumnEncoder::new(Arc::clone(&schema), rows, options)?;
+    let fields = (0..schema.fields().len())
+        .into_par_iter()
+        .map(|i| {
+            let arrays: Vec<&ArrayRef> = parts.iter().map(|p| p.column(i)).collect();
+            encoder.encode(i, &arrays).map(|e| (i, e))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    encoder.finish(fields, out, metadata)
 }
 
 /// Writes pretty JSON atomically.

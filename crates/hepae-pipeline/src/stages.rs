@@ -319,21 +319,20 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
                 drop_nonfinite: ingest.drop_nonfinite,
                 first_file_index: 0,
             };
-            let t = hepae_ingest::ingest(&spec, &|_| {}).map_err(s)?;
-            let meta = vec![(
-                "hepae.ingest".to_string(),
-                serde_json::to_string(&t.report).map_err(s)?,
-            )];
-            hepae_ingest::write_parquet_parts_atomic(
-                &t.parts,
+            let r = hepae_ingest::ingest_to_parquet(
+                &spec,
                 &jets,
-                &meta,
                 hepae_ingest::DEFAULT_ZSTD_LEVEL,
+                &|_, _| {},
             )
             .map_err(s)?;
-            hepae_ingest::write_json_atomic(&t.report, &ingest_dir.join("jets.parquet.json"))
+            hepae_ingest::write_json_atomic(&r, &ingest_dir.join("jets.parquet.json"))
                 .map_err(s)?;
-            eprintln!("    {} rows x {} columns", t.num_rows(), t.num_columns());
+            eprintln!(
+                "    {} rows x {} columns",
+                r.rows_after_cuts,
+                r.columns.len() + 2
+            );
             Ok(())
         },
     )?;

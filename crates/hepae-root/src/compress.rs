@@ -50,16 +50,29 @@ pub fn describe_setting(setting: i32) -> String {
 /// Decompresses `src` into exactly `expected` bytes. When the sizes are
 /// equal ROOT stored the record uncompressed.
 pub fn decompress(src: &[u8], expected: usize) -> DResult<Vec<u8>> {
+    let mut out = Vec::new();
+    decompress_into(src, expected, &mut out)?;
+    Ok(out)
+}
+
+/// [`decompress`] into `buf`, which ends up `expected` bytes long. A buffer
+/// reused from record to record is only zero-filled where it grows.
+pub fn decompress_into(src: &[u8], expected: usize, buf: &mut Vec<u8>) -> DResult<()> {
     if src.len() == expected {
-        return Ok(src.to_vec());
+        buf.clear();
+        buf.extend_from_slice(src);
+        return Ok(());
     }
-    let mut out = Vec::with_capacity(expected);
+    if buf.len() < expected {
+        buf.resize(expected, 0);
+    }
+    buf.truncate(expected);
+    let mut filled = 0usize;
     let mut pos = 0usize;
-    while out.len() < expected {
+    while filled < expected {
         if pos + 9 > src.len() {
             return derr(format!(
-                "compressed record ends after {} of {expected} bytes",
-                out.len()
+                "compressed record ends after {filled} of {expected} bytes"
             ));
         }
         let h = &src[pos..pos + 9];
@@ -71,6 +84,11 @@ pub fn decompress(src: &[u8], expected: usize) -> DResult<Vec<u8>> {
             return derr(format!(
                 "compressed block of {csize} bytes at offset {pos} runs past the record ({} bytes)",
                 src.len()
+            ));
+        }
+        if filled + usize_ > expected {
+            return derr(format!(
+                "blocks hold more than the {expected} bytes of the record"
             ));
         }
         let body = &src[body_start..body_end];
@@ -87,65 +105,53 @@ pub fn decompress(src: &[u8], expected: usize) -> DResult<Vec<u8>> {
                 ))
             }
         };
-        let before = out.len();
-        decode_block(codec, body, usize_, &mut out)
+        let n = decode_block(codec, body, &mut buf[filled..filled + usize_])
             .map_err(|e| crate::cursor::DecodeError(format!("{} block: {}", codec.name(), e.0)))?;
-        if out.len() - before != usize_ {
+        if n != usize_ {
             return derr(format!(
-                "{} block gave {} bytes, header says {usize_}",
-                codec.name(),
-                out.len() - before
+                "{} block gave {n} bytes, header says {usize_}",
+                codec.name()
             ));
         }
+        filled += n;
         pos = body_end;
     }
-    if out.len() != expected {
-        return derr(format!(
-            "decompressed {} bytes, expected {expected}",
-            out.len()
-        ));
-    }
-    Ok(out)
+    Ok(())
 }
 
-fn decode_block(codec: Codec, body: &[u8], usize_: usize, out: &mut Vec<u8>) -> DResult<()> {
+/// Decodes one block into `out` (its size from the block header); returns
+/// the bytes written.
+fn decode_block(codec: Codec, body: &[u8], out: &mut [u8]) -> DResult<usize> {
+    let err = |e: &dyn std::fmt::Display| crate::cursor::DecodeError(e.to_string());
     match codec {
-        Codec::Zlib => {
-            // libdeflate decodes whole buffers of known size about twice as fast as zlib.
-            let start = out.len();
-            out.resize(start + usize_, 0);
-            let n = libdeflater::Decompressor::new()
-                .zlib_decompress(body, &mut out[start..])
-                .map_err(|e| crate::cursor::DecodeError(format!("zlib: {e}")))?;
-            out.truncate(start + n);
-        }
+        // libdeflate decodes whole buffers of known size about twice as fast as zlib.
+        Codec::Zlib => libdeflater::Decompressor::new()
+            .zlib_decompress(body, out)
+            .map_err(|e| crate::cursor::DecodeError(format!("zlib: {e}"))),
         Codec::Lzma => {
             let mut r = std::io::BufReader::new(body);
-            let mut tmp = Vec::with_capacity(usize_);
+            let mut tmp = Vec::with_capacity(out.len());
             lzma_rs::xz_decompress(&mut r, &mut tmp)
                 .map_err(|e| crate::cursor::DecodeError(format!("{e:?}")))?;
-            out.extend_from_slice(&tmp);
+            if tmp.len() > out.len() {
+                return derr(format!(
+                    "gave {} bytes, header says {}",
+                    tmp.len(),
+                    out.len()
+                ));
+            }
+            out[..tmp.len()].copy_from_slice(&tmp);
+            Ok(tmp.len())
         }
         Codec::Lz4 => {
             // 8-byte xxhash64 of the compressed payload precedes the lz4 block.
             if body.len() < 8 {
                 return derr("lz4 block shorter than its checksum");
             }
-            let start = out.len();
-            out.resize(start + usize_, 0);
-            let n = lz4_flex::block::decompress_into(&body[8..], &mut out[start..])
-                .map_err(|e| crate::cursor::DecodeError(e.to_string()))?;
-            out.truncate(start + n);
+            lz4_flex::block::decompress_into(&body[8..], out).map_err(|e| err(&e))
         }
-        Codec::Zstd => {
-            let start = out.len();
-            out.resize(start + usize_, 0);
-            let n = zstd::bulk::decompress_to_buffer(body, &mut out[start..])
-                .map_err(|e| crate::cursor::DecodeError(e.to_string()))?;
-            out.truncate(start + n);
-        }
+        Codec::Zstd => zstd::bulk::decompress_to_buffer(body, out).map_err(|e| err(&e)),
     }
-    Ok(())
 }
 
 #[cfg(test)]

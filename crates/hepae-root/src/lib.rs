@@ -29,4 +29,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use file::{Key, RootFile};
 pub use read::Column;
 pub use tree::{Branch, Interpretation, Layout, Tree};
-pub use types::{DType, Values};
+pub use types::{kept_runs, DType, Values};

@@ -50,6 +50,15 @@ enum Source<'a> {
     },
 }
 
+impl Source<'_> {
+    /// First entry of the basket.
+    fn first(&self) -> i64 {
+        match self {
+            Source::External { first, .. } | Source::Embedded { first, .. } => *first,
+        }
+    }
+}
+
 impl RootFile {
     /// Reads and decodes one numeric branch of a tree.
     pub fn read_branch(&self, tree: &Tree, branch: &Branch) -> Result<Column> {
@@ -63,38 +72,28 @@ impl RootFile {
     /// before the next is decompressed and the allocator hands the same warm
     /// pages back instead of fresh ones.
     pub fn read_branches(&self, tree: &Tree, branches: &[&Branch]) -> Result<Vec<Column>> {
-        let mut specs = Vec::with_capacity(branches.len());
-        for b in branches {
-            let what = format!("tree {}, branch {}", tree.path, b.path);
-            let (dtype, layout) = match &b.interpretation {
-                Interpretation::Numeric { dtype, layout } => (*dtype, *layout),
-                Interpretation::Unsupported(why) => {
-                    return Err(Error::new(
-                        ErrorKind::Unsupported,
-                        self.path(),
-                        format!("unsupported branch type: {why}"),
-                    )
-                    .at(what))
-                }
-                Interpretation::Container => {
-                    return Err(Error::new(
-                        ErrorKind::Unsupported,
-                        self.path(),
-                        "this branch is a split object; read its sub-branches",
-                    )
-                    .at(what))
-                }
-            };
-            if !b.baskets.file_name.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::Unsupported,
-                    self.path(),
-                    format!("baskets stored in another file ({})", b.baskets.file_name),
-                )
-                .at(what));
-            }
-            specs.push((dtype, layout, what));
-        }
+        self.read_branches_with(tree, branches, true)
+    }
+
+    /// [`RootFile::read_branch`] with the baskets decoded one after another on
+    /// the calling thread: for callers that already read many branches in
+    /// parallel, where nested basket tasks would let a waiting thread start
+    /// yet another branch and hold many decoded branches at once.
+    pub fn read_branch_sequential(&self, tree: &Tree, branch: &Branch) -> Result<Column> {
+        let mut cols = self.read_branches_with(tree, &[branch], false)?;
+        Ok(cols.remove(0))
+    }
+
+    fn read_branches_with(
+        &self,
+        tree: &Tree,
+        branches: &[&Branch],
+        parallel: bool,
+    ) -> Result<Vec<Column>> {
+        let specs = branches
+            .iter()
+            .map(|b| self.readable(tree, b))
+            .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(branches.len());
         for (b, (dtype, layout, what)) in branches.iter().zip(&specs) {
             let mut jobs: Vec<Source> = Vec::new();
@@ -107,50 +106,107 @@ impl RootFile {
                     basket,
                 });
             }
-            // Decompress and index the branch's baskets in parallel.
-            let mut baskets = jobs
-                .par_iter()
-                .map(|src| {
-                    self.locate(src, *dtype, *layout)
-                        .map_err(|e| e.at(what.clone()))
-                })
-                .collect::<Result<Vec<Located>>>()?;
-            baskets.sort_by_key(|b| b.first);
-            let mut expected = 0i64;
-            for b in &baskets {
-                if b.first != expected {
-                    return Err(Error::new(
-                        ErrorKind::Malformed,
-                        self.path(),
-                        format!("baskets do not cover the entries: a basket starts at entry {}, expected {expected}", b.first),
-                    )
-                    .at(what.clone()));
+            if parallel {
+                // Decompress and index the branch's baskets in parallel, then
+                // decode them into one preallocated buffer, in parallel too.
+                let mut baskets = jobs
+                    .par_iter()
+                    .map(|src| self.locate(src, *dtype, *layout, None))
+                    .collect::<Result<Vec<Located>>>()
+                    .map_err(|e| e.at(what.clone()))?;
+                baskets.sort_by_key(|b| b.first);
+                let mut cover = Cover::new(self, what);
+                for b in &baskets {
+                    cover.next(b.first, b.nev)?;
                 }
-                expected += b.nev as i64;
+                cover.end(b.entries)?;
+                out.push(assemble(*dtype, *layout, &baskets));
+            } else {
+                // One basket at a time through one reused buffer, appended to
+                // the column as it goes: no basket outlives its decoding.
+                jobs.sort_by_key(Source::first);
+                let mut scratch = Vec::new();
+                let mut cover = Cover::new(self, what);
+                let mut col = Appender::new(*dtype, *layout, self.value_bound(&jobs, *dtype));
+                for src in &jobs {
+                    let b = self
+                        .locate(src, *dtype, *layout, Some(&mut scratch))
+                        .map_err(|e| e.at(what.clone()))?;
+                    cover.next(b.first, b.nev)?;
+                    col.push(&b);
+                }
+                cover.end(b.entries)?;
+                out.push(col.finish());
             }
-            let want = b.entries.max(0);
-            if expected != want {
-                return Err(Error::new(
-                    ErrorKind::Malformed,
-                    self.path(),
-                    format!("baskets hold {expected} entries but the branch has {want}"),
-                )
-                .at(what.clone()));
-            }
-            // Decode into one preallocated buffer, baskets in parallel.
-            out.push(assemble(*dtype, *layout, &baskets));
         }
         Ok(out)
     }
 
-    /// Decompresses one basket and finds the byte span of every entry's values.
-    fn locate<'s>(&self, src: &Source<'s>, dtype: DType, layout: Layout) -> Result<Located<'s>> {
+    /// The value type of a branch this reader can decode, or the error that
+    /// reading it would give (unsupported type, split object, baskets in
+    /// another file), without reading any basket.
+    pub fn value_type(&self, tree: &Tree, branch: &Branch) -> Result<DType> {
+        self.readable(tree, branch).map(|(dtype, _, _)| dtype)
+    }
+
+    fn readable(&self, tree: &Tree, b: &Branch) -> Result<(DType, Layout, String)> {
+        let what = format!("tree {}, branch {}", tree.path, b.path);
+        let (dtype, layout) = match &b.interpretation {
+            Interpretation::Numeric { dtype, layout } => (*dtype, *layout),
+            Interpretation::Unsupported(why) => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    self.path(),
+                    format!("unsupported branch type: {why}"),
+                )
+                .at(what))
+            }
+            Interpretation::Container => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    self.path(),
+                    "this branch is a split object; read its sub-branches",
+                )
+                .at(what))
+            }
+        };
+        if !b.baskets.file_name.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                self.path(),
+                format!("baskets stored in another file ({})", b.baskets.file_name),
+            )
+            .at(what));
+        }
+        Ok((dtype, layout, what))
+    }
+
+    /// Decompresses one basket (into `scratch` when given, else into a buffer
+    /// of its own) and finds the byte span of every entry's values.
+    fn locate<'s>(
+        &self,
+        src: &Source<'s>,
+        dtype: DType,
+        layout: Layout,
+        scratch: Option<&'s mut Vec<u8>>,
+    ) -> Result<Located<'s>> {
         let (first, data, offsets, nev, what) = match src {
             Source::External { first, seek, bytes } => {
-                let (data, offsets, nev) = self.load_basket(*seek, *bytes)?;
+                let (data, offsets, nev) = match scratch {
+                    Some(buf) => {
+                        let (offsets, nev) = self.load_basket_into(*seek, *bytes, buf)?;
+                        let buf: &'s Vec<u8> = buf;
+                        (Cow::Borrowed(buf.as_slice()), offsets, nev)
+                    }
+                    None => {
+                        let mut buf = Vec::new();
+                        let (offsets, nev) = self.load_basket_into(*seek, *bytes, &mut buf)?;
+                        (Cow::Owned(buf), offsets, nev)
+                    }
+                };
                 (
                     *first,
-                    Cow::Owned(data),
+                    data,
                     offsets.map(Cow::Owned),
                     nev,
                     format!("basket at byte {seek}"),
@@ -181,8 +237,31 @@ impl RootFile {
         })
     }
 
-    /// Reads a basket key and returns (data bytes, entry byte offsets, entry count).
-    fn load_basket(&self, seek: i64, bytes: i32) -> Result<(Vec<u8>, Option<Vec<i32>>, usize)> {
+    /// An upper bound on the values in `jobs` (their uncompressed sizes over
+    /// the value size), to reserve a column once; 0 where a key is unreadable
+    /// (reading the basket then reports it).
+    fn value_bound(&self, jobs: &[Source], dtype: DType) -> usize {
+        let bytes: usize = jobs
+            .iter()
+            .map(|src| match src {
+                Source::External { seek, .. } => self
+                    .slice(*seek, 10, "basket key")
+                    .map(|k| i32::from_be_bytes(k[6..10].try_into().unwrap()).max(0) as usize)
+                    .unwrap_or(0),
+                Source::Embedded { basket, .. } => basket.data.len(),
+            })
+            .sum();
+        bytes / dtype.size()
+    }
+
+    /// Reads a basket key and decompresses the basket into `data`, which ends
+    /// up holding the entries' bytes; returns (entry byte offsets, entry count).
+    fn load_basket_into(
+        &self,
+        seek: i64,
+        bytes: i32,
+        data: &mut Vec<u8>,
+    ) -> Result<(Option<Vec<i32>>, usize)> {
         let what = format!("basket at byte {seek}");
         let head = self.slice(
             seek,
@@ -222,7 +301,7 @@ impl RootFile {
             (k.nbytes as i64 - keylen).max(0) as usize,
             &what,
         )?;
-        let data = compress::decompress(raw, k.objlen.max(0) as usize)
+        compress::decompress_into(raw, k.objlen.max(0) as usize, data)
             .map_err(|e| Error::new(ErrorKind::Malformed, self.path(), format!("{what}: {e}")))?;
         let border = (last as i64 - keylen) as usize;
         if border > data.len() || nev_buf < 0 {
@@ -251,9 +330,8 @@ impl RootFile {
         } else {
             None
         };
-        let mut data = data;
         data.truncate(border);
-        Ok((data, offsets, nev))
+        Ok((offsets, nev))
     }
 }
 
@@ -394,6 +472,53 @@ fn decode_run<T: Be>(out: &mut [T], bytes: &[u8]) {
     }
 }
 
+/// Decodes one basket's values into `out` (exactly its `nvalues` long).
+fn decode_basket<T: Be>(out: &mut [T], b: &Located) {
+    match &b.spans {
+        Spans::Contiguous { values, .. } => decode_run(out, &b.data[..values * T::N]),
+        Spans::Entries(spans) => {
+            let mut k = 0;
+            for &(a, e) in spans {
+                let n = (e - a) as usize / T::N;
+                decode_run(&mut out[k..k + n], &b.data[a as usize..e as usize]);
+                k += n;
+            }
+        }
+    }
+}
+
+/// Appends one basket's values to `out` (no zero-filling first).
+fn append_basket<T: Be>(out: &mut Vec<T>, b: &Located) {
+    let run = |out: &mut Vec<T>, bytes: &[u8]| out.extend(bytes.chunks_exact(T::N).map(T::read));
+    match &b.spans {
+        Spans::Contiguous { values, .. } => run(out, &b.data[..values * T::N]),
+        Spans::Entries(spans) => {
+            for &(a, e) in spans {
+                run(out, &b.data[a as usize..e as usize]);
+            }
+        }
+    }
+}
+
+/// Appends one basket's entry ends (in values) to `offsets`.
+fn push_offsets(offsets: &mut Vec<u64>, b: &Located, size: usize) {
+    let mut last = *offsets.last().expect("offsets start with 0");
+    match &b.spans {
+        Spans::Contiguous { per_entry, .. } => {
+            for _ in 0..b.nev {
+                last += *per_entry as u64;
+                offsets.push(last);
+            }
+        }
+        Spans::Entries(spans) => {
+            for &(a, e) in spans {
+                last += ((e - a) as usize / size) as u64;
+                offsets.push(last);
+            }
+        }
+    }
+}
+
 /// Decodes every basket into its own slice of `out`, in parallel.
 fn fill<T: Be>(out: &mut [T], baskets: &[Located]) {
     let mut slices = Vec::with_capacity(baskets.len());
@@ -406,17 +531,26 @@ fn fill<T: Be>(out: &mut [T], baskets: &[Located]) {
     slices
         .into_par_iter()
         .zip(baskets.par_iter())
-        .for_each(|(s, b)| match &b.spans {
-            Spans::Contiguous { values, .. } => decode_run(s, &b.data[..values * T::N]),
-            Spans::Entries(spans) => {
-                let mut k = 0;
-                for &(a, e) in spans {
-                    let n = (e - a) as usize / T::N;
-                    decode_run(&mut s[k..k + n], &b.data[a as usize..e as usize]);
-                    k += n;
-                }
-            }
-        });
+        .for_each(|(s, b)| decode_basket(s, b));
+}
+
+/// Every values-buffer type, for code written once for all of them.
+macro_rules! each_dtype {
+    ($dtype:expr, $m:ident) => {
+        match $dtype {
+            DType::Bool => $m!(Bool, bool, false),
+            DType::I8 => $m!(I8, i8, 0),
+            DType::U8 => $m!(U8, u8, 0),
+            DType::I16 => $m!(I16, i16, 0),
+            DType::U16 => $m!(U16, u16, 0),
+            DType::I32 => $m!(I32, i32, 0),
+            DType::U32 => $m!(U32, u32, 0),
+            DType::I64 => $m!(I64, i64, 0),
+            DType::U64 => $m!(U64, u64, 0),
+            DType::F32 => $m!(F32, f32, 0.0),
+            DType::F64 => $m!(F64, f64, 0.0),
+        }
+    };
 }
 
 fn assemble(dtype: DType, layout: Layout, baskets: &[Located]) -> Column {
@@ -428,42 +562,104 @@ fn assemble(dtype: DType, layout: Layout, baskets: &[Located]) -> Column {
             Values::$var(v)
         }};
     }
-    let values = match dtype {
-        DType::Bool => build!(Bool, bool, false),
-        DType::I8 => build!(I8, i8, 0),
-        DType::U8 => build!(U8, u8, 0),
-        DType::I16 => build!(I16, i16, 0),
-        DType::U16 => build!(U16, u16, 0),
-        DType::I32 => build!(I32, i32, 0),
-        DType::U32 => build!(U32, u32, 0),
-        DType::I64 => build!(I64, i64, 0),
-        DType::U64 => build!(U64, u64, 0),
-        DType::F32 => build!(F32, f32, 0.0),
-        DType::F64 => build!(F64, f64, 0.0),
-    };
-    let offsets = if matches!(layout, Layout::Scalar) {
-        None
-    } else {
+    let values = each_dtype!(dtype, build);
+    let offsets = (!matches!(layout, Layout::Scalar)).then(|| {
         let mut o = Vec::with_capacity(baskets.iter().map(|b| b.nev).sum::<usize>() + 1);
-        let mut last = 0u64;
         o.push(0);
         for b in baskets {
-            match &b.spans {
-                Spans::Contiguous { per_entry, .. } => {
-                    for _ in 0..b.nev {
-                        last += *per_entry as u64;
-                        o.push(last);
-                    }
-                }
-                Spans::Entries(spans) => {
-                    for &(a, e) in spans {
-                        last += ((e - a) as usize / dtype.size()) as u64;
-                        o.push(last);
-                    }
-                }
-            }
+            push_offsets(&mut o, b, dtype.size());
         }
-        Some(o)
-    };
+        o
+    });
     Column { values, offsets }
+}
+
+/// A column built one basket at a time.
+struct Appender {
+    dtype: DType,
+    values: Values,
+    offsets: Option<Vec<u64>>,
+}
+
+impl Appender {
+    fn new(dtype: DType, layout: Layout, capacity: usize) -> Appender {
+        Appender {
+            dtype,
+            values: Values::empty(dtype, capacity),
+            offsets: (!matches!(layout, Layout::Scalar)).then(|| vec![0]),
+        }
+    }
+
+    fn push(&mut self, b: &Located) {
+        macro_rules! app {
+            ($var:ident, $t:ty, $zero:expr) => {{
+                let Values::$var(v) = &mut self.values else {
+                    unreachable!("the buffer has the column's type")
+                };
+                append_basket(v, b)
+            }};
+        }
+        each_dtype!(self.dtype, app);
+        if let Some(o) = &mut self.offsets {
+            push_offsets(o, b, self.dtype.size());
+        }
+    }
+
+    fn finish(self) -> Column {
+        Column {
+            values: self.values,
+            offsets: self.offsets,
+        }
+    }
+}
+
+/// Checks that a branch's baskets, taken in entry order, cover its entries.
+struct Cover<'a> {
+    file: &'a RootFile,
+    what: &'a str,
+    expected: i64,
+}
+
+impl<'a> Cover<'a> {
+    fn new(file: &'a RootFile, what: &'a str) -> Cover<'a> {
+        Cover {
+            file,
+            what,
+            expected: 0,
+        }
+    }
+
+    /// The next basket starts at entry `first` and holds `nev` entries.
+    fn next(&mut self, first: i64, nev: usize) -> Result<()> {
+        if first != self.expected {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                self.file.path(),
+                format!(
+                    "baskets do not cover the entries: a basket starts at entry {first}, expected {}",
+                    self.expected
+                ),
+            )
+            .at(self.what.to_string()));
+        }
+        self.expected += nev as i64;
+        Ok(())
+    }
+
+    /// The branch has `entries` entries.
+    fn end(&self, entries: i64) -> Result<()> {
+        let want = entries.max(0);
+        if self.expected != want {
+            return Err(Error::new(
+                ErrorKind::Malformed,
+                self.file.path(),
+                format!(
+                    "baskets hold {} entries but the branch has {want}",
+                    self.expected
+                ),
+            )
+            .at(self.what.to_string()));
+        }
+        Ok(())
+    }
 }

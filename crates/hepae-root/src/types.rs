@@ -1,6 +1,6 @@
 //! Numeric element types and typed column buffers.
 
-use std::ops::RangeInclusive;
+use std::ops::{Range, RangeInclusive};
 
 /// Element type of a numeric branch, as stored (big-endian) in ROOT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,6 +138,21 @@ macro_rules! with_values {
     };
 }
 
+/// The maximal runs of `true` in a row mask, as index ranges.
+pub fn kept_runs(keep: &[bool]) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while let Some(a) = keep[i..].iter().position(|k| *k).map(|a| a + i) {
+        let b = keep[a..]
+            .iter()
+            .position(|k| !*k)
+            .map_or(keep.len(), |b| b + a);
+        runs.push(a..b);
+        i = b;
+    }
+    runs
+}
+
 impl Values {
     /// Empty buffer of a type.
     pub fn empty(dtype: DType, capacity: usize) -> Values {
@@ -239,13 +254,18 @@ impl Values {
         }
     }
 
-    /// Keeps the values whose `keep` entry is true, in place.
-    pub fn retain_mask(&mut self, keep: &[bool]) {
-        assert_eq!(self.len(), keep.len(), "row mask of another length");
+    /// Keeps the values in `runs` (ascending, disjoint ranges of indices, as
+    /// [`kept_runs`] gives), in place: one block move per run, so a cut that
+    /// removes a few rows costs a few `memmove`s, not a test per value.
+    pub fn retain_runs(&mut self, runs: &[Range<usize>]) {
         with_values!(self, v => {
-            // `Vec::retain` visits every element once, in order.
-            let mut k = keep.iter();
-            v.retain(|_| *k.next().unwrap());
+            let mut w = 0;
+            for r in runs {
+                assert!(w <= r.start && r.start <= r.end && r.end <= v.len(), "runs out of order or out of range");
+                v.copy_within(r.clone(), w);
+                w += r.len();
+            }
+            v.truncate(w);
         })
     }
 
@@ -269,7 +289,39 @@ impl Values {
 
 #[cfg(test)]
 mod tests {
-    use super::Values;
+    use super::{kept_runs, Values};
+
+    /// Runs and in-place retention agree with filtering value by value,
+    /// for masks that start or end either way, are empty, or keep nothing.
+    #[test]
+    fn retain_runs_equals_filtering_by_mask() {
+        let masks: [&[bool]; 6] = [
+            &[true, true, false, true, false, false, true],
+            &[false, true, true, true, false, true, false],
+            &[false, false],
+            &[true, true, true],
+            &[],
+            &[false, true],
+        ];
+        for keep in masks {
+            let runs = kept_runs(keep);
+            assert_eq!(
+                runs.iter().map(|r| r.len()).sum::<usize>(),
+                keep.iter().filter(|k| **k).count()
+            );
+            let data: Vec<i64> = (0..keep.len() as i64).map(|i| i * 10 - 3).collect();
+            let want: Vec<i64> = data
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(v, _)| *v)
+                .collect();
+            let mut v = Values::I64(data);
+            v.retain_runs(&runs);
+            assert_eq!(v, Values::I64(want), "mask {keep:?}");
+        }
+        assert_eq!(kept_runs(&[true, false, true, true]), [0..1, 2..4]);
+    }
 
     #[test]
     fn range_cuts_are_inclusive_and_reject_nan() {

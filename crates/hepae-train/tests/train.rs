@@ -30,7 +30,7 @@ fn hep2(rows: usize) -> Matrix {
         drop_nonfinite: false,
         first_file_index: 0,
     };
-    let t = ingest(&spec, &|_| {}).unwrap();
+    let t = ingest(&spec, &|_, _| {}).unwrap();
     let batch = t.to_batch().slice(0, rows);
     hepae_train::data::from_batch(&batch, &[]).unwrap()
 }
