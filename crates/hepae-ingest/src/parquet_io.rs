@@ -310,23 +310,27 @@ impl ColumnEncoder {
         Ok(EncodedField(out))
     }
 
-    /// Writes the encoded `fields` (indices into the schema, ascending) as a
-    /// Parquet file holding just those columns, with key/value `metadata`.
-    pub(crate) fn finish<W: std::io::Write + Send>(
-        self,
-        fields: Vec<(usize, EncodedField)>,
+    /// Writes a Parquet file holding the fields `kept` (indices into the
+    /// schema, ascending), with key/value `metadata`, from `fields` as they
+    /// arrive, in any order: the first row group's chunks are appended as
+    /// soon as every earlier column's are, so the file is written while later
+    /// columns are still being encoded. Fails if `fields` ends before every
+    /// kept field came, or brings one not kept.
+    pub(crate) fn write_fields<W: std::io::Write + Send>(
+        &self,
+        kept: &[usize],
+        fields: impl Iterator<Item = (usize, EncodedField)>,
         out: W,
         metadata: &[(String, String)],
     ) -> std::result::Result<(), ParquetError> {
-        if fields.windows(2).any(|w| w[0].0 >= w[1].0)
-            || fields.iter().any(|f| f.0 >= self.schema.fields().len())
+        if kept.windows(2).any(|w| w[0] >= w[1])
+            || kept.iter().any(|i| *i >= self.schema.fields().len())
         {
-            return Err(ParquetError::General("encoded fields out of order".into()));
+            return Err(ParquetError::General("kept fields out of order".into()));
         }
         let schema = Schema::new_with_metadata(
-            fields
-                .iter()
-                .map(|(i, _)| self.schema.field(*i).clone())
+            kept.iter()
+                .map(|i| self.schema.field(*i).clone())
                 .collect::<Vec<_>>(),
             self.schema.metadata().clone(),
         );
@@ -335,11 +339,43 @@ impl ColumnEncoder {
             .with_coerce_types(props.coerce_types())
             .convert(&schema)?;
         let mut writer = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), props)?;
-        let mut groups: Vec<_> = fields.into_iter().map(|(_, e)| e.0.into_iter()).collect();
-        for _ in 0..self.rows.div_ceil(ROW_GROUP_ROWS).max(1) {
+        // Per kept field, its chunks of the row groups after the first.
+        let mut later: Vec<Option<std::vec::IntoIter<Vec<ArrowColumnChunk>>>> =
+            kept.iter().map(|_| None).collect();
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        let mut rg = writer.next_row_group()?;
+        for (i, field) in fields {
+            let p = kept.binary_search(&i).map_err(|_| {
+                ParquetError::General(format!("column {i} is not one of the file's"))
+            })?;
+            waiting.insert(p, field);
+            while let Some(field) = waiting.remove(&next) {
+                let mut groups = field.0.into_iter();
+                for chunk in groups
+                    .next()
+                    .ok_or_else(|| ParquetError::General("a column with no row group".into()))?
+                {
+                    chunk.append_to_row_group(&mut rg)?;
+                }
+                later[next] = Some(groups);
+                next += 1;
+            }
+        }
+        if next != kept.len() {
+            return Err(ParquetError::General(format!(
+                "{} of {} columns encoded",
+                next,
+                kept.len()
+            )));
+        }
+        rg.close()?;
+        for _ in 1..self.rows.div_ceil(ROW_GROUP_ROWS).max(1) {
             let mut rg = writer.next_row_group()?;
-            for g in &mut groups {
-                for chunk in g.next().expect("one chunk list per row group") {
+            for groups in later.iter_mut().flatten() {
+                for chunk in groups.next().ok_or_else(|| {
+                    ParquetError::General("a column with too few row groups".into())
+                })? {
                     chunk.append_to_row_group(&mut rg)?;
                 }
             }
@@ -375,7 +411,8 @@ fn write_parquet<W: std::io::Write + Send>(
             encoder.encode(i, &arrays).map(|e| (i, e))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    encoder.finish(fields, out, metadata)
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    encoder.write_fields(&all, fields.into_iter(), out, metadata)
 }
 
 /// Writes pretty JSON atomically.
