@@ -632,33 +632,27 @@ impl<'a> Cover<'a> {
     /// The next basket starts at entry `first` and holds `nev` entries.
     fn next(&mut self, first: i64, nev: usize) -> Result<()> {
         if first != self.expected {
-            return Err(Error::new(
-                ErrorKind::Malformed,
-                self.file.path(),
-                format!(
-                    "baskets do not cover the entries: a basket starts at entry {first}, expected {}",
-                    self.expected
-                ),
-            )
-            .at(self.what.to_string()));
+            return Err(self.malformed(format!(
+                "baskets do not cover the entries: a basket starts at entry {first}, expected {}",
+                self.expected
+            )));
         }
         self.expected += nev as i64;
         Ok(())
+    }
+
+    fn malformed(&self, why: String) -> Error {
+        Error::new(ErrorKind::Malformed, self.file.path(), why).at(self.what.to_string())
     }
 
     /// The branch has `entries` entries.
     fn end(&self, entries: i64) -> Result<()> {
         let want = entries.max(0);
         if self.expected != want {
-            return Err(Error::new(
-                ErrorKind::Malformed,
-                self.file.path(),
-                format!(
-                    "baskets hold {} entries but the branch has {want}",
-                    self.expected
-                ),
-            )
-            .at(self.what.to_string()));
+            return Err(self.malformed(format!(
+                "baskets hold {} entries but the branch has {want}",
+                self.expected
+            )));
         }
         Ok(())
     }

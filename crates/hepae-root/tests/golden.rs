@@ -59,6 +59,15 @@ fn all_golden_branches_match_uproot() {
                 .branch(name)
                 .unwrap_or_else(|| panic!("{what}: branch not found"));
             let col = file.read_branch(&tree, b).unwrap_or_else(|e| panic!("{e}"));
+            // The one-basket-at-a-time reader must give the very same column.
+            let seq = file
+                .read_branch_sequential(&tree, b)
+                .unwrap_or_else(|e| panic!("{e}"));
+            // (`==` alone would fail on NaN; the Debug text compares it too.)
+            assert!(
+                seq == col || format!("{seq:?}") == format!("{col:?}"),
+                "{what}: sequential read differs"
+            );
             let dt = s["dtype"].as_str().unwrap();
             assert_eq!(dtype_name(&col.values), dt, "{what}: dtype");
             assert_eq!(
