@@ -360,15 +360,16 @@ impl Sink for Encode<'_> {
     }
 }
 
-/// What [`run`] has decided before the columns are finished.
+/// Per column, per file: the values already read (and cut) by [`plan`].
+type Held = Vec<Vec<Option<Values>>>;
+
+/// What [`plan`] decided before the columns are finished.
 struct Plan {
     inputs: Vec<Input>,
     /// Per file, the per-event offsets of the collection.
     offsets: Vec<Vec<u64>>,
     /// Per file, the kept rows as index runs.
     runs: Vec<Vec<std::ops::Range<usize>>>,
-    /// Per column, per file: the values, where already read (and cut).
-    held: Vec<Vec<Option<Values>>>,
     /// Full schema: every column, then `event`, `file_index`.
     schema: Arc<Schema>,
     report: IngestReport,
@@ -376,8 +377,8 @@ struct Plan {
 
 /// Opens every input, reads the columns the cuts need (every column when
 /// NaN/Inf rows are dropped, since those rows go from all columns), and
-/// decides which rows are kept.
-fn plan(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Plan> {
+/// decides which rows are kept. Also returns the values it read.
+fn plan(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<(Plan, Held)> {
     if spec.inputs.is_empty() {
         return Err(IngestError::Invalid("no input files".into()));
     }
@@ -544,7 +545,7 @@ fn plan(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Plan>
     }
     let runs: Vec<_> = keeps.par_iter().map(|k| hepae_root::kept_runs(k)).collect();
     // What has been read is cut now (the file's columns may depend on it).
-    let mut held: Vec<Vec<Option<Values>>> = cols
+    let mut held: Held = cols
         .into_iter()
         .map(|per_file| per_file.into_iter().map(|c| c.map(|c| c.values)).collect())
         .collect();
@@ -575,11 +576,10 @@ fn plan(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Plan>
             dtype: f.data_type().to_string(),
         })
         .collect();
-    Ok(Plan {
+    let plan = Plan {
         inputs,
         offsets,
         runs,
-        held,
         schema: Arc::new(Schema::new(fields)),
         report: IngestReport {
             hepae_version: env!("CARGO_PKG_VERSION").into(),
@@ -593,7 +593,8 @@ fn plan(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Plan>
             rows_after_cuts: rows_after,
             dropped_zero_columns: Vec::new(),
         },
-    })
+    };
+    Ok((plan, held))
 }
 
 /// Runs one task per column of the full schema on rayon's pool, started in
@@ -604,7 +605,7 @@ fn plan(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Plan>
 fn run_columns<S: Sink>(
     spec: &IngestSpec,
     plan: &Plan,
-    held: Vec<Vec<Option<Values>>>,
+    held: Held,
     sink: &S,
     progress: &(dyn Fn(u64, u64) + Sync),
     order: &[usize],
@@ -704,12 +705,12 @@ fn run_columns<S: Sink>(
 /// in column order is returned.
 fn finish<S: Sink>(
     spec: &IngestSpec,
-    plan: &mut Plan,
+    plan: &Plan,
+    held: Held,
     sink: &S,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Vec<Option<S::Out>>> {
     let n = plan.schema.fields().len();
-    let held = std::mem::take(&mut plan.held);
     let results = Mutex::new(Vec::with_capacity(n));
     let order: Vec<usize> = (0..n).collect();
     run_columns(spec, plan, held, sink, progress, &order, &|i, r| {
@@ -770,8 +771,8 @@ fn settle<T>(report: &mut IngestReport, done: Vec<Option<T>>) -> Result<Vec<(usi
 /// and keeps the table in memory. `progress(done, total)` is called as
 /// branches are read.
 pub fn ingest(spec: &IngestSpec, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Table> {
-    let mut plan = plan(spec, progress)?;
-    let done = finish(spec, &mut plan, &Memory, progress)?;
+    let (mut plan, held) = plan(spec, progress)?;
+    let done = finish(spec, &plan, held, &Memory, progress)?;
     let kept = settle(&mut plan.report, done)?;
     let schema = Arc::new(Schema::new(
         kept.iter()
@@ -830,7 +831,7 @@ fn streamed(
     progress: &(dyn Fn(u64, u64) + Sync),
     guess: bool,
 ) -> Result<Option<IngestReport>> {
-    let mut plan = plan(spec, progress)?;
+    let (plan, held) = plan(spec, progress)?;
     let ncols = plan.inputs[0].cols.len();
     let n = ncols + 2;
     let first: Vec<bool> = (0..n)
@@ -854,7 +855,6 @@ fn streamed(
         &ParquetOptions::zstd(zstd_level),
     )
     .map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
-    let held = std::mem::take(&mut plan.held);
     let plan = &plan;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|ts| {

@@ -106,9 +106,9 @@ fn write_atomic(
 
 /// Runs `write` on a temporary file beside `path` and renames it to `path`
 /// on success; on failure the temporary file is removed.
-pub(crate) fn write_file_atomic(
+pub(crate) fn write_file_atomic<E: std::fmt::Display>(
     path: &Path,
-    write: impl FnOnce(std::io::BufWriter<std::fs::File>) -> std::result::Result<(), ParquetError>,
+    write: impl FnOnce(std::io::BufWriter<std::fs::File>) -> std::result::Result<(), E>,
 ) -> Result<()> {
     let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -181,6 +181,18 @@ fn properties(
     Ok(props)
 }
 
+/// A Parquet file writer for `schema` (converted as `props` asks) onto `out`.
+fn file_writer<W: std::io::Write + Send>(
+    schema: &Schema,
+    props: WriterProperties,
+    out: W,
+) -> std::result::Result<SerializedFileWriter<W>, ParquetError> {
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(schema)?;
+    SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))
+}
+
 /// One field's encoded column chunks: per row group, one per Parquet leaf.
 pub(crate) struct EncodedField(Vec<Vec<ArrowColumnChunk>>);
 
@@ -203,13 +215,8 @@ impl ColumnEncoder {
         rows: usize,
         options: &ParquetOptions,
     ) -> std::result::Result<ColumnEncoder, ParquetError> {
-        let props = Arc::new(properties(&schema, &[], options)?);
-        let parquet_schema = ArrowSchemaConverter::new()
-            .with_coerce_types(props.coerce_types())
-            .convert(&schema)?;
         // Only hands out column writers; the chunks go to the real file later.
-        let sink =
-            SerializedFileWriter::new(std::io::sink(), parquet_schema.root_schema_ptr(), props)?;
+        let sink = file_writer(&schema, properties(&schema, &[], options)?, std::io::sink())?;
         let factory = ArrowRowGroupWriterFactory::new(&sink, Arc::clone(&schema));
         let groups = rows.div_ceil(ROW_GROUP_ROWS).max(1);
         let mut per_field: Vec<Vec<Vec<ArrowColumnWriter>>> = schema
@@ -275,7 +282,6 @@ impl ColumnEncoder {
             let mut wrote = false;
             for a in parts {
                 let (lo, hi) = (start.max(offset), (start + len).min(offset + a.len()));
-                // An empty table still gets one (empty) write per column.
                 let mut at = lo;
                 // Written in slices: the writer's level and index buffers grow
                 // with what one call gets (8 bytes a row), so slices keep them
@@ -334,11 +340,8 @@ impl ColumnEncoder {
                 .collect::<Vec<_>>(),
             self.schema.metadata().clone(),
         );
-        let props = Arc::new(properties(&schema, metadata, &self.options)?);
-        let parquet_schema = ArrowSchemaConverter::new()
-            .with_coerce_types(props.coerce_types())
-            .convert(&schema)?;
-        let mut writer = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), props)?;
+        let props = properties(&schema, metadata, &self.options)?;
+        let mut writer = file_writer(&schema, props, out)?;
         // Per kept field, its chunks of the row groups after the first.
         let mut later: Vec<Option<std::vec::IntoIter<Vec<ArrowColumnChunk>>>> =
             kept.iter().map(|_| None).collect();
@@ -417,13 +420,13 @@ fn write_parquet<W: std::io::Write + Send>(
 
 /// Writes pretty JSON atomically.
 pub fn write_json_atomic(value: &impl serde::Serialize, path: &Path) -> Result<()> {
-    let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
-    let text = serde_json::to_string_pretty(value).map_err(|e| io(&e))?;
-    let tmp = tmp_path(path);
-    std::fs::write(&tmp, text + "\n").map_err(|e| io(&e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(&e)
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
+    write_file_atomic(path, |mut w| {
+        w.write_all(text.as_bytes())?;
+        w.write_all(b"\n")?;
+        w.flush()
     })
 }
 

@@ -244,10 +244,11 @@ impl RootFile {
         let bytes: usize = jobs
             .iter()
             .map(|src| match src {
-                Source::External { seek, .. } => self
-                    .slice(*seek, 10, "basket key")
-                    .map(|k| i32::from_be_bytes(k[6..10].try_into().unwrap()).max(0) as usize)
-                    .unwrap_or(0),
+                Source::External { seek, bytes, .. } => self
+                    .slice(*seek, (*bytes).max(0) as usize, "basket key")
+                    .ok()
+                    .and_then(|head| read_key_header(&mut Cursor::at(head, 0)).ok())
+                    .map_or(0, |k| k.objlen.max(0) as usize),
                 Source::Embedded { basket, .. } => basket.data.len(),
             })
             .sum();
@@ -576,7 +577,6 @@ fn assemble(dtype: DType, layout: Layout, baskets: &[Located]) -> Column {
 
 /// A column built one basket at a time.
 struct Appender {
-    dtype: DType,
     values: Values,
     offsets: Option<Vec<u64>>,
 }
@@ -584,24 +584,15 @@ struct Appender {
 impl Appender {
     fn new(dtype: DType, layout: Layout, capacity: usize) -> Appender {
         Appender {
-            dtype,
             values: Values::empty(dtype, capacity),
             offsets: (!matches!(layout, Layout::Scalar)).then(|| vec![0]),
         }
     }
 
     fn push(&mut self, b: &Located) {
-        macro_rules! app {
-            ($var:ident, $t:ty, $zero:expr) => {{
-                let Values::$var(v) = &mut self.values else {
-                    unreachable!("the buffer has the column's type")
-                };
-                append_basket(v, b)
-            }};
-        }
-        each_dtype!(self.dtype, app);
+        crate::with_values!(&mut self.values, v => append_basket(v, b));
         if let Some(o) = &mut self.offsets {
-            push_offsets(o, b, self.dtype.size());
+            push_offsets(o, b, self.values.dtype().size());
         }
     }
 
