@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use hepae_validate::{ValidateOptions, Window};
+use hepae_validate::{SignalChoice, ValidateOptions, Window};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -31,6 +31,19 @@ pub struct ValidateArgs {
     /// Bin width of the peak-fit histograms (GeV).
     #[arg(long, default_value_t = 2.0)]
     fit_bin_width: f64,
+    /// Peak shapes of the fits: auto (Gaussian and Crystal Ball, the better
+    /// fit wins), gaussian or crystal_ball.
+    #[arg(long, default_value = "auto", value_parser = parse_signal)]
+    fit_signal: SignalChoice,
+}
+
+fn parse_signal(s: &str) -> std::result::Result<SignalChoice, String> {
+    match s {
+        "auto" => Ok(SignalChoice::Auto),
+        "gaussian" => Ok(SignalChoice::Gaussian),
+        "crystal_ball" => Ok(SignalChoice::CrystalBall),
+        _ => Err(format!("'{s}': expected auto, gaussian or crystal_ball")),
+    }
 }
 
 pub fn run(a: &ValidateArgs) -> Result<()> {
@@ -39,6 +52,7 @@ pub fn run(a: &ValidateArgs) -> Result<()> {
         model: a.model.clone(),
         mass_column: a.mass_column.clone(),
         fit_bin_width: a.fit_bin_width,
+        fit_signal: a.fit_signal,
         ..Default::default()
     };
     if !a.windows.is_empty() {
@@ -59,16 +73,13 @@ pub fn run(a: &ValidateArgs) -> Result<()> {
     }
     for f in &s.fits {
         let p = &f.fit;
-        if !p.converged {
-            eprintln!(
-                "  fit {:<4} {:<8} not fitted ({} entries in [{}, {}] GeV)",
-                p.window, f.sample, p.entries, p.lo, p.hi
-            );
+        if let Some(note) = &p.note {
+            eprintln!("  fit {:<4} {:<8} not fitted: {note}", p.window, f.sample);
             continue;
         }
         eprintln!(
-            "  fit {:<4} {:<8} mean {:7.2} ± {:.2} GeV  sigma {:6.2} ± {:.2}  chi2/ndf {:.1}/{}",
-            p.window, f.sample, p.mean, p.mean_err, p.sigma, p.sigma_err, p.chi2, p.ndf
+            "  fit {:<4} {:<8} mean {:7.2} ± {:.2} GeV  sigma {:6.2} ± {:.2}  chi2/ndf {:.1}/{}  {} + {} on [{}, {})",
+            p.window, f.sample, p.mean, p.mean_err, p.sigma, p.sigma_err, p.chi2, p.ndf, p.signal, p.background, p.lo, p.hi
         );
     }
     eprintln!("report: {}", a.out.join("index.html").display());

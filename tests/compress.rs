@@ -44,7 +44,7 @@ fn prepared() -> &'static Prepared {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let jets = dir.join("jets.parquet");
-        let input = data_file("pythia/hep2_ttbar13tev_ak8gen_1.root");
+        let input = data_file("pythia/hep2_slice_1.root");
         let mut args = ingest_args(&input, "Events", "GenJetAK8", HEP2_COLS, jets.to_str().unwrap());
         args.extend(["--cut", "pt:1:8000", "--cut", "mass:0.001:800"]);
         ok(&args);
@@ -436,7 +436,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
 
     // Compressing a table that lacks a model input names the column; no artifact appears.
     let narrow = work.path().join("narrow.parquet");
-    let input = data_file("pythia/hep2_ttbar13tev_ak8gen_1.root");
+    let input = data_file("pythia/hep2_slice_1.root");
     ok(&ingest_args(
         &input,
         "Events",

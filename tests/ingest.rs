@@ -125,7 +125,7 @@ fn ingest_hep(name: &str, pattern: &str, coll: &str, out: &std::path::Path) -> V
 fn ingest_hep1_drops_the_four_zero_columns_and_keeps_integers() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("hep1.parquet");
-    let report = ingest_hep("hep1", "pythia/hep1_qcd8tev_ak5pf_*.root", "PFJet", &out);
+    let report = ingest_hep("hep1", "pythia/hep1_slice_*.root", "PFJet", &out);
     let facts = json(&fixture("ingest-facts.json"))["hep1"].clone();
     assert_eq!(report["rows_before_cuts"], facts["rows_before_cuts"]);
     assert_eq!(report["rows_after_cuts"], facts["rows_after_cuts"]);
@@ -144,9 +144,9 @@ fn ingest_hep1_drops_the_four_zero_columns_and_keeps_integers() {
     assert_eq!(report["inputs"].as_array().unwrap().len(), 2);
     // Independent check of the file itself with pyarrow and polars.
     let py = r#"
-import sys, json, pyarrow.parquet as pq, polars as pl
-t = pq.read_table(sys.argv[1]); d = pl.read_parquet(sys.argv[1])
-print(json.dumps({"rows": t.num_rows, "schema": {f.name: str(f.type) for f in t.schema},
+import sys, json, pyarrow.parquet as pq, polars as pl, pandas as pd
+t = pq.read_table(sys.argv[1]); d = pl.read_parquet(sys.argv[1]); f = pd.read_parquet(sys.argv[1])
+print(json.dumps({"rows": t.num_rows, "pandas_rows": len(f), "pandas_int32": str(f["mChargedMultiplicity"].dtype), "schema": {f.name: str(f.type) for f in t.schema},
   "polars": {k: str(v) for k, v in d.schema.items()}, "polars_rows": d.height,
   "sum_pt": float(d["pt"].cast(pl.Float64).sum()), "files": sorted(set(d["file_index"].to_list())),
   "compression": t.schema and pq.ParquetFile(sys.argv[1]).metadata.row_group(0).column(0).compression}))
@@ -154,6 +154,8 @@ print(json.dumps({"rows": t.num_rows, "schema": {f.name: str(f.type) for f in t.
     let v: Value = serde_json::from_str(&run_python(py, &[out.to_str().unwrap()])).unwrap();
     assert_eq!(v["rows"], facts["rows_after_cuts"]);
     assert_eq!(v["polars_rows"], facts["rows_after_cuts"]);
+    assert_eq!(v["pandas_rows"], facts["rows_after_cuts"]);
+    assert_eq!(v["pandas_int32"], "int32");
     assert_eq!(v["compression"], "ZSTD");
     assert_eq!(v["files"], serde_json::json!([0, 1]));
     let schema = v["schema"].as_object().unwrap();
@@ -176,18 +178,8 @@ print(json.dumps({"rows": t.num_rows, "schema": {f.name: str(f.type) for f in t.
 fn ingest_hep2_and_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
-    let ra = ingest_hep(
-        "hep2",
-        "pythia/hep2_ttbar13tev_ak8gen_*.root",
-        "GenJetAK8",
-        &a,
-    );
-    ingest_hep(
-        "hep2",
-        "pythia/hep2_ttbar13tev_ak8gen_*.root",
-        "GenJetAK8",
-        &b,
-    );
+    let ra = ingest_hep("hep2", "pythia/hep2_slice_*.root", "GenJetAK8", &a);
+    ingest_hep("hep2", "pythia/hep2_slice_*.root", "GenJetAK8", &b);
     let facts = json(&fixture("ingest-facts.json"))["hep2"].clone();
     assert_eq!(ra["rows_after_cuts"], facts["rows_after_cuts"]);
     assert_eq!(
@@ -321,8 +313,8 @@ fn cuts_on_event_and_file_index_select_whole_events_and_files() {
     assert_eq!(first + second, all);
     // Two files: file_index 1 selects exactly the second file's objects.
     let files = [
-        data_file("pythia/hep2_ttbar13tev_ak8gen_1.root"),
-        data_file("pythia/hep2_ttbar13tev_ak8gen_2.root"),
+        data_file("pythia/hep2_slice_1.root"),
+        data_file("pythia/hep2_slice_2.root"),
     ];
     let both = dir.path().join("both.parquet");
     let r = ingest_report(&[

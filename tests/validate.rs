@@ -12,7 +12,7 @@ fn s(p: &Path) -> &str {
 fn self_validation_has_zero_residuals_and_finds_w_and_top_peaks() {
     let dir = tempfile::tempdir().unwrap();
     let jets = dir.path().join("jets.parquet");
-    let input = data_file("pythia/hep2_ttbar13tev_ak8gen_1.root");
+    let input = data_file("pythia/hep2_slice_1.root");
     let mut args = ingest_args(
         &input,
         "Events",
@@ -143,7 +143,7 @@ print(m["q3"][0] - m["q1"][0])
 #[test]
 fn mismatched_tables_are_refused_without_output() {
     let dir = tempfile::tempdir().unwrap();
-    let input = data_file("pythia/hep2_ttbar13tev_ak8gen_1.root");
+    let input = data_file("pythia/hep2_slice_1.root");
     let a = dir.path().join("a.parquet");
     let b = dir.path().join("b.parquet");
     ok(&ingest_args(
@@ -184,4 +184,153 @@ fn mismatched_tables_are_refused_without_output() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("LO < HI"));
+}
+
+/// The fits of the original W and top peaks describe the data (chi2/ndf <= 2
+/// with the model the selection chose), and scipy's curve_fit with the same
+/// model, range and binning, started away from hepae's values, finds the same
+/// means within their errors.
+#[test]
+fn peak_fits_describe_the_peaks_and_agree_with_scipy() {
+    let dir = tempfile::tempdir().unwrap();
+    let jets = dir.path().join("jets.parquet");
+    let glob = data()
+        .join("pythia/hep2_slice_*.root")
+        .display()
+        .to_string();
+    let mut args = ingest_args(
+        &glob,
+        "Events",
+        "GenJetAK8",
+        "pt,eta,phi,mass,emEnergy",
+        s(&jets),
+    );
+    args.extend(["--cut", "pt:1:8000", "--cut", "mass:0.001:800"]);
+    ok(&args);
+    let report = dir.path().join("report");
+    ok(&[
+        "validate",
+        "--original",
+        s(&jets),
+        "--restored",
+        s(&jets),
+        "--out",
+        s(&report),
+    ]);
+    let sum = json(&report.join("summary.json"));
+    let fits: Vec<serde_json::Value> = sum["fits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["sample"] == "original")
+        .cloned()
+        .collect();
+    assert_eq!(fits.len(), 2, "W and top");
+    for f in &fits {
+        let chi2_ndf = f["chi2"].as_f64().unwrap() / f["ndf"].as_f64().unwrap();
+        assert!(
+            chi2_ndf <= 2.0,
+            "{}: chi2/ndf {chi2_ndf} with {} + {}",
+            f["window"],
+            f["signal"],
+            f["background"]
+        );
+        assert!(f["note"].is_null());
+        assert_eq!(
+            f["candidates"].as_array().unwrap().len(),
+            10,
+            "2 signals x 5 backgrounds"
+        );
+    }
+    // Every histogram has a ratio panel; steep spectra are on log-y, flat ones not.
+    for (stem, log) in [
+        ("hist_pt", true),
+        ("hist_emEnergy", true),
+        ("hist_eta", false),
+        ("hist_phi", false),
+    ] {
+        let svg = std::fs::read_to_string(report.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("ratio to original"), "{stem}: no ratio panel");
+        assert_eq!(
+            svg.contains("(log scale)"),
+            log,
+            "{stem}: log-y should be {log}"
+        );
+    }
+    let pt = std::fs::read_to_string(report.join("hist_pt.svg")).unwrap();
+    assert!(pt.contains("pt (GeV)"), "pT axis has units");
+    let fit_svg = std::fs::read_to_string(report.join("fit_W.svg")).unwrap();
+    assert!(fit_svg.contains("data / fit"));
+    let py = r#"
+import sys, json, numpy as np, pyarrow.parquet as pq
+from math import comb
+from scipy.optimize import curve_fit
+m = pq.read_table(sys.argv[1]).column("mass").to_numpy().astype(np.float64)
+out = []
+for f in json.loads(sys.argv[2]):
+    lo, hi, bins = f["lo"], f["hi"], f["bins"]
+    y, _ = np.histogram(m, bins=bins, range=(lo, hi))
+    x = lo + (np.arange(bins) + 0.5) * (hi - lo) / bins
+    e = np.sqrt(np.maximum(y, 1))
+    cb = f["signal"] == "crystal_ball"
+    ns = 7 if cb else 3
+    def tail(u, a, n):
+        return (n / a) ** n * np.exp(-0.5 * a * a) * (n / a - a + u) ** (-n)
+    def signal(x, p):
+        t = (x - p[1]) / p[2]
+        if not cb:
+            return p[0] * np.exp(-0.5 * t * t)
+        al, nl, ar, nr = p[3:7]
+        core = np.exp(-0.5 * t * t)
+        left = tail(-np.minimum(t, -al), al, nl)
+        right = tail(np.maximum(t, ar), ar, nr)
+        return p[0] * np.where(t < -al, left, np.where(t > ar, right, core))
+    def background(x, b):
+        if f["background"] == "exponential":
+            return b[0] * np.exp(-b[1] * (x - lo))
+        k = len(b) - 1; t = (x - lo) / (hi - lo)
+        return sum(b[j] * comb(k, j) * t**j * (1 - t) ** (k - j) for j in range(k + 1))
+    model = lambda x, *p: signal(x, p) + background(x, p[ns:])
+    p_h = np.array(f["params"])
+    p0 = p_h.copy(); p0[0] *= 0.9; p0[1] += 1.5; p0[2] *= 1.2; p0[ns:] *= 1.1
+    low = [0, lo, (hi - lo) / bins / 4] + ([0.2, 1.01, 0.2, 1.01] if cb else [])
+    up = [np.inf, hi, hi - lo] + ([10, 100, 10, 100] if cb else [])
+    if f["background"] == "exponential":
+        low += [0, -np.inf]; up += [np.inf, np.inf]
+    else:
+        low += [0] * (len(p_h) - ns); up += [np.inf] * (len(p_h) - ns)
+    p0 = np.clip(p0, np.array(low) + 1e-9, np.array(up) - 1e-9)
+    p, cov = curve_fit(model, x, y, p0=p0, sigma=e, absolute_sigma=True, bounds=(low, up), maxfev=100000)
+    chi2 = float((((y - model(x, *p)) / e) ** 2).sum())
+    out.append({"window": f["window"], "mean": float(p[1]), "mean_err": float(np.sqrt(cov[1, 1])), "chi2": chi2})
+print(json.dumps(out))
+"#;
+    let scipy: serde_json::Value = serde_json::from_str(&run_python(
+        py,
+        &[s(&jets), &serde_json::to_string(&fits).unwrap()],
+    ))
+    .unwrap();
+    for (f, sp) in fits.iter().zip(scipy.as_array().unwrap()) {
+        let (m, e) = (f["mean"].as_f64().unwrap(), f["mean_err"].as_f64().unwrap());
+        let (ms, es) = (
+            sp["mean"].as_f64().unwrap(),
+            sp["mean_err"].as_f64().unwrap(),
+        );
+        assert!(
+            (m - ms).abs() <= e.min(es),
+            "{}: hepae {m} ± {e}, scipy {ms} ± {es}",
+            f["window"]
+        );
+        assert!(
+            (e - es).abs() <= 0.2 * es,
+            "{}: errors {e} vs {es}",
+            f["window"]
+        );
+        let (c, cs) = (f["chi2"].as_f64().unwrap(), sp["chi2"].as_f64().unwrap());
+        assert!(
+            (c - cs).abs() <= 0.02 * cs + 0.5,
+            "{}: chi2 {c} vs {cs}",
+            f["window"]
+        );
+    }
 }

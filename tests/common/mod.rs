@@ -4,19 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `$HEPAE_DATA`, default `../shared/data` beside the checkout.
+/// The test data shipped in the repository (`tests/data`, made by
+/// `scripts/make-test-data`): the tests never need `$HEPAE_DATA`.
 pub fn data() -> PathBuf {
-    match std::env::var_os("HEPAE_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 pub fn data_file(rel: &str) -> String {
     let p = data().join(rel);
     assert!(
         p.exists(),
-        "test data missing: {} (set HEPAE_DATA)",
+        "test data missing: {} (shipped in tests/data; rebuild with scripts/make-test-data)",
         p.display()
     );
     p.display().to_string()

@@ -128,6 +128,8 @@ pub struct ValidateSection {
     pub windows: Vec<Window>,
     /// Bin width of the peak-fit histograms (GeV).
     pub fit_bin_width: f64,
+    /// Peak shapes of the fits: auto, gaussian or crystal_ball.
+    pub fit_signal: hepae_validate::SignalChoice,
     /// Bins of the per-variable histograms.
     pub hist_bins: usize,
 }
@@ -139,6 +141,7 @@ impl Default for ValidateSection {
             mass_column: d.mass_column,
             windows: d.windows,
             fit_bin_width: d.fit_bin_width,
+            fit_signal: d.fit_signal,
             hist_bins: d.hist_bins,
         }
     }

@@ -339,8 +339,9 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
         if fits.iter().any(|x| f(&x["mean"]).is_some()) {
             let _ = writeln!(
                 md,
-                "### Jet-mass peaks{name} (thesis Figures 24-25)\n\nGaussian on an exponential \
-                 background, Poisson errors (rmpfit). Reference: PDG mass; thesis fit values n/a.\n"
+                "### Jet-mass peaks{name} (thesis Figures 24-25)\n\nGaussian or Crystal Ball peak on \
+                 an exponential or Bernstein background chosen by AIC, Poisson errors (rmpfit). \
+                 Reference: PDG mass; thesis fit values n/a.\n"
             );
             let _ = writeln!(
                 md,

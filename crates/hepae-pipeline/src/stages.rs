@@ -475,6 +475,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             mass_column: p.validate.mass_column.clone(),
             windows: p.validate.windows.clone(),
             fit_bin_width: p.validate.fit_bin_width,
+            fit_signal: p.validate.fit_signal,
             hist_bins: p.validate.hist_bins,
         };
         ctx.stage(

@@ -6,6 +6,10 @@
 
 #![warn(missing_docs)]
 
+mod hist;
+
+pub use hist::{fill_folded, hist_plot, ratio, spans_decades, Draw, HistPlot, HistSeries, LogY};
+
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;

@@ -346,46 +346,53 @@ fn plots(
         }
         c
     };
-    let x = |b: usize| (b as f64 + 0.5) * hi / bins as f64;
-    let mut hists: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    // Cumulative stacks, the full SM first so that each smaller stack is drawn over it.
+    let mut stacks: Vec<(String, Vec<f64>)> = Vec::new();
     let mut stack = vec![0.0f64; bins];
     for p in procs.iter().filter(|p| !is_signal(p)) {
         for (t, c) in stack.iter_mut().zip(counts(p)) {
             *t += c;
         }
-        let label = if hists.is_empty() {
-            p.to_string()
-        } else {
-            format!("+ {p}")
-        };
-        hists.push((
-            label,
-            stack.iter().enumerate().map(|(b, v)| (x(b), *v)).collect(),
-        ));
+        stacks.push((p.to_string(), stack.clone()));
     }
-    for p in procs.iter().filter(|p| is_signal(p)) {
-        let c = counts(p);
-        hists.push((
-            format!("{p} (signal)"),
-            c.iter().enumerate().map(|(b, v)| (x(b), *v)).collect(),
-        ));
-    }
-    let series: Vec<hepae_plot::Series> = hists
+    stacks.reverse();
+    let signals: Vec<(String, Vec<f64>)> = procs
         .iter()
-        .map(|(l, p)| hepae_plot::Series {
+        .filter(|p| is_signal(p))
+        .map(|p| (format!("{p} (signal)"), counts(p)))
+        .collect();
+    let mut series: Vec<hepae_plot::HistSeries> = stacks
+        .iter()
+        .map(|(l, c)| hepae_plot::HistSeries {
             label: l,
-            points: p,
+            counts: c,
+            draw: hepae_plot::Draw::Filled,
+            // The stack's layers are not compared: the ratio panel shows signal / SM.
+            in_ratio: false,
         })
         .collect();
+    series.extend(signals.iter().map(|(l, c)| hepae_plot::HistSeries {
+        label: l,
+        counts: c,
+        draw: hepae_plot::Draw::Step,
+        in_ratio: true,
+    }));
+    if stacks.is_empty() {
+        return Ok(());
+    }
+    let plot = hepae_plot::HistPlot {
+        title: "anomaly score of held-out events: SM stacked, signal overlaid",
+        x_label: "anomaly score (reconstruction MSE)",
+        y_label: "events / bin",
+        lo: 0.0,
+        hi,
+        series: &series,
+        reference: 0,
+        ratio_label: "signal / SM",
+        log_y: hepae_plot::LogY::On,
+    };
     for ext in ["png", "svg"] {
-        hepae_plot::line_plot(
-            &out.join(format!("scores.{ext}")),
-            "anomaly score: SM stacked, signal overlaid (held-out events)",
-            "reconstruction MSE",
-            "events / bin",
-            &series,
-            true,
-        )?;
+        hepae_plot::hist_plot(&out.join(format!("scores.{ext}")), &plot)?;
     }
     let labels: Vec<String> = s
         .rocs

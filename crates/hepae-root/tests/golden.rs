@@ -5,11 +5,9 @@ use hepae_root::{RootFile, Values};
 use serde_json::Value;
 use std::path::PathBuf;
 
+/// The test data shipped in the repository (`tests/data`).
 fn data_dir() -> PathBuf {
-    match std::env::var_os("HEPAE_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
 }
 
 fn fixtures() -> PathBuf {

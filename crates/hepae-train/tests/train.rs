@@ -8,17 +8,15 @@ use std::sync::Mutex;
 /// burn seeds its CPU random generator process-wide: runs in one process must not overlap.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// The test data shipped in the repository (`tests/data`).
 fn data_dir() -> PathBuf {
-    match std::env::var_os("HEPAE_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
 }
 
 /// The first `rows` jets of the HEP2 stand-in after the thesis cuts.
 fn hep2(rows: usize) -> Matrix {
     let spec = IngestSpec {
-        inputs: vec![data_dir().join("pythia/hep2_ttbar13tev_ak8gen_1.root")],
+        inputs: vec![data_dir().join("pythia/hep2_slice_1.root")],
         tree: "Events".into(),
         collection: "GenJetAK8".into(),
         columns: vec![],

@@ -3,14 +3,17 @@
 //! The physics judgement of a compression, in the form of the Baler thesis:
 //! per-variable residual (x_hat - x) and response ((x_hat - x) / x) box
 //! statistics with outlier counts, a PCA baseline at the same latent
-//! dimension, the gzip -9 ratio of the raw table, Gaussian-on-exponential
-//! fits of the W and top jet-mass peaks, plots, `index.html`, `summary.json`.
+//! dimension, the gzip -9 ratio of the raw table, fits of the W and top
+//! jet-mass peaks (Gaussian or Crystal Ball on an exponential or Bernstein
+//! background, chosen by fit quality), plots with ratio panels,
+//! `index.html`, `summary.json`.
 
 #![warn(missing_docs)]
 
 pub mod fit;
 pub mod pca;
 mod report;
+pub mod shapes;
 pub mod stats;
 
 use arrow_array::RecordBatch;
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub use fit::{fit_peak, PeakFit};
+pub use shapes::SignalChoice;
 pub use stats::{box_stats, BoxStats};
 
 /// Errors of validation.
@@ -88,6 +92,9 @@ pub struct ValidateOptions {
     pub windows: Vec<Window>,
     /// Bin width of the peak-fit histograms (GeV).
     pub fit_bin_width: f64,
+    /// Peak shapes the fits may use: `auto` (Gaussian and Crystal Ball, the
+    /// better fit wins), `gaussian` or `crystal_ball`.
+    pub fit_signal: SignalChoice,
     /// Bins of the per-variable histograms.
     pub hist_bins: usize,
 }
@@ -111,6 +118,7 @@ impl Default for ValidateOptions {
                 },
             ],
             fit_bin_width: 2.0,
+            fit_signal: SignalChoice::Auto,
             hist_bins: 100,
         }
     }
@@ -376,7 +384,7 @@ pub fn validate(
                 samples.push(("pca", &p[mj]));
             }
             for (name, v) in samples {
-                let (f, h) = fit_peak(v, &w.name, w.lo, w.hi, bins);
+                let (f, h) = fit_peak(v, &w.name, w.lo, w.hi, bins, opts.fit_signal);
                 fit_hists.push((name.to_string(), h));
                 fits.push(FitRow {
                     sample: name.into(),

@@ -1,12 +1,14 @@
 //! The report directory: plots (PNG and SVG), `stats.parquet`, `report.md`,
 //! `summary.json` and a self-contained `index.html`.
 
-use crate::fit::{model, Histogram};
+use crate::fit::Histogram;
 use crate::stats::quantile_sorted;
 use crate::{Result, Summary, ValidateError};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
-use hepae_plot::{box_plot, line_plot, BoxItem, Series};
+use hepae_plot::{
+    box_plot, fill_folded, hist_plot, line_plot, BoxItem, Draw, HistPlot, HistSeries, LogY, Series,
+};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,16 +27,21 @@ fn io(p: &Path, e: impl std::fmt::Display) -> ValidateError {
     ValidateError::Io(format!("{}: {e}", p.display()))
 }
 
-/// Histogram as a step outline.
-fn steps(h: &Histogram) -> Vec<(f64, f64)> {
-    let w = h.width();
-    let mut pts = Vec::with_capacity(2 * h.counts.len());
-    for (i, c) in h.counts.iter().enumerate() {
-        let x = h.lo + i as f64 * w;
-        pts.push((x, *c));
-        pts.push((x + w, *c));
+/// Axis label with units for a jet variable, by the names physicists use:
+/// momenta, masses and energies in GeV, angles in rad, multiplicities as counts.
+pub(crate) fn axis_label(name: &str) -> String {
+    let l = name.to_ascii_lowercase();
+    let gev = ["pt", "mass", "m", "e", "met", "ht"].contains(&l.as_str()) || l.ends_with("energy");
+    let angle = l == "phi" || l.ends_with("_phi");
+    // nConstituents, nJet, mChargedMultiplicity ...
+    let count = l.contains("multiplicity")
+        || (name.starts_with('n') && name[1..].starts_with(|c: char| c.is_ascii_uppercase()));
+    match (gev, angle, count) {
+        (true, _, _) => format!("{name} (GeV)"),
+        (_, true, _) => format!("{name} (rad)"),
+        (_, _, true) => format!("{name} (count)"),
+        _ => name.to_string(),
     }
-    pts
 }
 
 /// Both formats of one plot; returns the PNG name.
@@ -50,6 +57,66 @@ fn both(
         plots.push(format!("{stem}.{ext}"));
     }
     Ok(())
+}
+
+/// One peak fit: the histogram as points with errors, the fitted curve, and
+/// data / fit below; without a fit the title says why.
+fn fit_plot(
+    dir: &Path,
+    stem: &str,
+    plots: &mut Vec<String>,
+    fit: &crate::PeakFit,
+    sample: &str,
+    h: &Histogram,
+) -> Result<()> {
+    let expected: Vec<f64> = h.centers().iter().map(|m| fit.curve(*m)).collect();
+    let curve: Vec<(f64, f64)> = (0..=200)
+        .map(|i| {
+            let m = h.lo + (h.hi - h.lo) * i as f64 / 200.0;
+            (m, fit.curve(m))
+        })
+        .collect();
+    let data_label = format!("{sample}: {} entries", fit.entries);
+    let fit_label = format!(
+        "{} + {}: mean {:.2} ± {:.2} GeV, chi2/ndf {:.1}/{}",
+        fit.signal, fit.background, fit.mean, fit.mean_err, fit.chi2, fit.ndf
+    );
+    let mut series = vec![HistSeries {
+        label: &data_label,
+        counts: &h.counts,
+        draw: Draw::Points,
+        in_ratio: true,
+    }];
+    if fit.converged {
+        series.push(HistSeries {
+            label: &fit_label,
+            counts: &expected,
+            draw: Draw::Curve(&curve),
+            in_ratio: true,
+        });
+    }
+    let title = match &fit.note {
+        Some(note) => format!(
+            "jet mass, {} window ({sample}): not fitted, {note}",
+            fit.window
+        ),
+        None => format!(
+            "jet mass, {} window [{}, {}) GeV ({sample})",
+            fit.window, fit.lo, fit.hi
+        ),
+    };
+    let plot = HistPlot {
+        title: &title,
+        x_label: "jet mass (GeV)",
+        y_label: "jets / bin",
+        lo: h.lo,
+        hi: h.hi,
+        series: &series,
+        reference: series.len() - 1,
+        ratio_label: "data / fit",
+        log_y: LogY::Off,
+    };
+    both(dir, stem, plots, |p| hist_plot(p, &plot))
 }
 
 fn stats_batch(s: &Summary) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
@@ -165,40 +232,40 @@ fn markdown(s: &Summary) -> String {
         }
     }
     if !s.fits.is_empty() {
+        let _ = writeln!(md, "\n## Mass-peak fits\n");
         let _ = writeln!(
             md,
-            "\n## Mass-peak fits (Gaussian + exponential background)\n"
+            "Each window is fitted with a Gaussian and a double-sided Crystal Ball peak on an exponential and on Bernstein backgrounds of order 1-4; the lowest AIC (chi2 + 2 x parameters) is shown. Mean and width are the peak's core.\n"
         );
         let _ = writeln!(
             md,
-            "| window | sample | mean (GeV) | sigma (GeV) | chi2/ndf | entries |"
+            "| window | fit range (GeV) | sample | model | mean (GeV) | sigma (GeV) | chi2/ndf | entries |"
         );
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|");
+        let _ = writeln!(md, "|---|---|---|---|---:|---:|---:|---:|");
         for f in &s.fits {
             let p = &f.fit;
-            if !p.converged {
-                let _ = writeln!(
-                    md,
-                    "| {} [{}, {}] | {} | not fitted | | | {} |",
-                    p.window, p.lo, p.hi, f.sample, p.entries
-                );
-                continue;
+            let head = format!("| {} | [{}, {}) | {} |", p.window, p.lo, p.hi, f.sample);
+            match &p.note {
+                Some(note) => {
+                    let _ = writeln!(md, "{head} not fitted: {note} | | | | {} |", p.entries);
+                }
+                None => {
+                    let _ = writeln!(
+                        md,
+                        "{head} {} + {} | {:.2} ± {:.2} | {:.2} ± {:.2} | {:.2} ({:.1}/{}) | {} |",
+                        p.signal,
+                        p.background,
+                        p.mean,
+                        p.mean_err,
+                        p.sigma,
+                        p.sigma_err,
+                        p.chi2 / p.ndf as f64,
+                        p.chi2,
+                        p.ndf,
+                        p.entries
+                    );
+                }
             }
-            let _ = writeln!(
-                md,
-                "| {} [{}, {}] | {} | {:.2} ± {:.2} | {:.2} ± {:.2} | {:.1}/{} | {} |",
-                p.window,
-                p.lo,
-                p.hi,
-                f.sample,
-                p.mean,
-                p.mean_err,
-                p.sigma,
-                p.sigma_err,
-                p.chi2,
-                p.ndf,
-                p.entries
-            );
         }
     }
     md
@@ -297,42 +364,96 @@ pub(crate) fn write(out: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
     std::fs::rename(&tmp, out).map_err(|e| io(out, e))
 }
 
+/// The histogram range of a variable: its 0.1% to 99.9% quantiles, and for
+/// integer variables bins of whole units centred on the integers.
+fn hist_range(orig: &[f64], max_bins: usize) -> (f64, f64, usize) {
+    let mut sorted = orig.to_vec();
+    sorted.sort_unstable_by(|a, b| a.total_cmp(b));
+    let (lo, mut hi) = (
+        quantile_sorted(&sorted, 0.001),
+        quantile_sorted(&sorted, 0.999),
+    );
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let integral = orig.iter().all(|v| !v.is_finite() || v.fract() == 0.0);
+    if !integral || max_bins == 0 {
+        return (lo, hi, max_bins);
+    }
+    let (a, b) = (lo.floor(), hi.ceil());
+    let values = (b - a) as usize + 1;
+    let per_bin = values.div_ceil(max_bins);
+    let bins = values.div_ceil(per_bin);
+    (a - 0.5, a - 0.5 + (bins * per_bin) as f64, bins)
+}
+
+/// Original (filled), restored (dashed) and PCA (solid) of one variable, with
+/// the ratio to the original below.
+fn variable_plot(
+    dir: &Path,
+    plots: &mut Vec<String>,
+    name: &str,
+    orig: &[f64],
+    rec: &[f64],
+    pca: Option<&[f64]>,
+    max_bins: usize,
+) -> Result<()> {
+    let (lo, hi, bins) = hist_range(orig, max_bins);
+    // Under- and overflow are folded into the edge bins: no entry leaves the plot.
+    let h_o = fill_folded(orig, lo, hi, bins);
+    let h_r = fill_folded(rec, lo, hi, bins);
+    let h_p = pca.map(|p| fill_folded(p, lo, hi, bins));
+    let mut series = vec![
+        HistSeries {
+            label: "original",
+            counts: &h_o,
+            draw: Draw::Filled,
+            in_ratio: true,
+        },
+        HistSeries {
+            label: "restored (AE)",
+            counts: &h_r,
+            draw: Draw::Dashed,
+            in_ratio: true,
+        },
+    ];
+    if let Some(h) = &h_p {
+        series.push(HistSeries {
+            label: "PCA",
+            counts: h,
+            draw: Draw::Step,
+            in_ratio: true,
+        });
+    }
+    let x_label = axis_label(name);
+    let plot = HistPlot {
+        title: name,
+        x_label: &x_label,
+        y_label: "entries / bin",
+        lo,
+        hi,
+        series: &series,
+        reference: 0,
+        ratio_label: "ratio to original",
+        log_y: LogY::Auto,
+    };
+    both(dir, &format!("hist_{name}"), plots, |p| hist_plot(p, &plot))
+}
+
 fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
     let mut plots = Vec::new();
     // Per-variable distributions: original, restored, PCA.
     for (j, name) in inp.names.iter().enumerate() {
-        let mut sorted = inp.orig[j].clone();
-        sorted.sort_unstable_by(|a, b| a.total_cmp(b));
-        let (lo, mut hi) = (
-            quantile_sorted(&sorted, 0.001),
-            quantile_sorted(&sorted, 0.999),
-        );
-        if hi <= lo {
-            hi = lo + 1.0;
-        }
-        let hist = |v: &[f64]| steps(&Histogram::fill(v, lo, hi, inp.hist_bins));
-        let h_o = hist(&inp.orig[j]);
-        let h_r = hist(&inp.rec[j]);
-        let h_p = inp.pca.map(|p| hist(&p[j]));
-        let mut series = vec![
-            Series {
-                label: "original",
-                points: &h_o,
-            },
-            Series {
-                label: "restored (AE)",
-                points: &h_r,
-            },
-        ];
-        if let Some(h) = &h_p {
-            series.push(Series {
-                label: "PCA",
-                points: h,
-            });
-        }
-        both(dir, &format!("hist_{name}"), &mut plots, |p| {
-            line_plot(p, name, name, "entries", &series, false)
-        })?;
+        let pca = inp.pca.map(|p| p[j].as_slice());
+        variable_plot(
+            dir,
+            &mut plots,
+            name,
+            &inp.orig[j],
+            &inp.rec[j],
+            pca,
+            inp.hist_bins,
+        )?;
     }
     // Box plots of response and residual, per method.
     for method in ["ae", "pca"] {
@@ -358,58 +479,15 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
             })?;
         }
     }
-    // Peak fits: histograms with the fitted curves.
-    let mut windows: Vec<&str> = s.fits.iter().map(|f| f.fit.window.as_str()).collect();
-    windows.dedup();
-    for w in windows {
-        let mut owned: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        for (f, (sample, h)) in s
-            .fits
-            .iter()
-            .zip(inp.fit_hists)
-            .filter(|(f, _)| f.fit.window == w)
-        {
-            owned.push((format!("{sample} histogram"), steps(h)));
-            if f.fit.converged {
-                let p = [
-                    f.fit.amplitude,
-                    f.fit.mean,
-                    f.fit.sigma,
-                    f.fit.background,
-                    f.fit.background_slope,
-                ];
-                let curve = (0..=200)
-                    .map(|i| {
-                        let m = h.lo + (h.hi - h.lo) * i as f64 / 200.0;
-                        (m, model(&p, m, h.lo))
-                    })
-                    .collect();
-                owned.push((
-                    format!(
-                        "{sample} fit: {:.1} ± {:.1} GeV",
-                        f.fit.mean, f.fit.mean_err
-                    ),
-                    curve,
-                ));
-            }
-        }
-        let series: Vec<Series> = owned
-            .iter()
-            .map(|(l, p)| Series {
-                label: l,
-                points: p,
-            })
-            .collect();
-        both(dir, &format!("fit_{w}"), &mut plots, |p| {
-            line_plot(
-                p,
-                &format!("jet mass, {w} window"),
-                "mass (GeV)",
-                "entries / bin",
-                &series,
-                false,
-            )
-        })?;
+    // Peak fits: one plot per window and sample, data with the fitted curve
+    // and data / fit below.
+    for (f, (sample, h)) in s.fits.iter().zip(inp.fit_hists) {
+        let stem = if sample == "original" {
+            format!("fit_{}", f.fit.window)
+        } else {
+            format!("fit_{}_{sample}", f.fit.window)
+        };
+        fit_plot(dir, &stem, &mut plots, &f.fit, sample, h)?;
     }
     // Training loss.
     if let Some(loss) = inp.loss {
@@ -442,4 +520,37 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
     hepae_ingest::write_json_atomic(s, &dir.join("summary.json"))
         .map_err(|e| ValidateError::Io(e.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_variables_get_bins_centred_on_integers() {
+        let v: Vec<f64> = (0..5000).map(|i| (1 + i % 35) as f64).collect();
+        let (lo, hi, bins) = hist_range(&v, 100);
+        assert_eq!((lo, hi, bins), (0.5, 35.5, 35));
+        // Too many values for one bin each: whole numbers of units per bin.
+        let v: Vec<f64> = (0..100_000).map(|i| (i % 1001) as f64).collect();
+        let (lo, hi, bins) = hist_range(&v, 100);
+        // 0..999 within the quantiles: 1000 values, 10 per bin.
+        assert_eq!((lo, hi, bins), (-0.5, 999.5, 100));
+        // Real-valued variables keep the requested bins.
+        let v: Vec<f64> = (0..1000).map(|i| i as f64 * 0.37).collect();
+        assert_eq!(hist_range(&v, 100).2, 100);
+    }
+
+    #[test]
+    fn axis_labels_carry_units() {
+        assert_eq!(axis_label("pt"), "pt (GeV)");
+        assert_eq!(
+            axis_label("mChargedHadronEnergy"),
+            "mChargedHadronEnergy (GeV)"
+        );
+        assert_eq!(axis_label("phi"), "phi (rad)");
+        assert_eq!(axis_label("nConstituents"), "nConstituents (count)");
+        assert_eq!(axis_label("mMuonMultiplicity"), "mMuonMultiplicity (count)");
+        assert_eq!(axis_label("eta"), "eta");
+    }
 }
