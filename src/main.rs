@@ -146,7 +146,7 @@ struct IngestArgs {
     #[arg(long, short)]
     out: PathBuf,
     /// zstd compression level of the Parquet output (1-22).
-    #[arg(long, default_value_t = hepae_ingest::DEFAULT_ZSTD_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
+    #[arg(long, default_value_t = hepae_table::DEFAULT_ZSTD_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd_level: i32,
     /// Print the time taken by each step.
     #[arg(long, short)]
@@ -217,7 +217,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::from(2)
         }
         Err(p) => {
@@ -230,6 +230,21 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: a message that
+/// already quotes its cause (ours name the file, then the cause) is not
+/// followed by it again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
@@ -307,7 +322,7 @@ fn ingest(a: &IngestArgs) -> Result<()> {
         );
     }
     let sidecar = sidecar_path(&out);
-    hepae_ingest::write_json_atomic(r, &sidecar)?;
+    hepae_table::write_json_atomic(r, &sidecar)?;
     let events: u64 = r.inputs.iter().map(|f| f.events).sum();
     eprintln!(
         "read {} file(s): {events} events, {} {} objects before cuts",

@@ -80,7 +80,7 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
     let t0 = std::time::Instant::now();
     let batch = hepae_rmm::rmm_table(&samples, &a.tree, &cfg).map_err(anyhow::Error::msg)?;
     let meta = vec![("hepae.rmm".to_string(), serde_json::to_string(&cfg)?)];
-    hepae_ingest::write_parquet_atomic(&batch, &a.out, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)?;
+    hepae_table::write_parquet_atomic(&batch, &a.out, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)?;
     if let Some(h) = &a.heatmap {
         hepae_rmm::heatmap_of_event(&batch, &cfg, 0, h, "RMM of one event")
             .map_err(anyhow::Error::msg)?;
@@ -125,7 +125,7 @@ pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
     if let Some(e) = a.epochs {
         cfg.epochs = e;
     }
-    let table = hepae_ingest::read_parquet(&a.data)?;
+    let table = hepae_table::read_parquet(&a.data)?;
     let opts = AnomalyOptions {
         seed: a.split_seed,
         weight_column: a.weight_column.clone(),

@@ -70,7 +70,7 @@ fn s(p: &Path) -> &str {
 }
 
 fn read(p: &Path) -> RecordBatch {
-    hepae_ingest::read_parquet(p).unwrap()
+    hepae_table::read_parquet(p).unwrap()
 }
 
 fn f32s(b: &RecordBatch, c: &str) -> Vec<f32> {

@@ -60,7 +60,7 @@ fn reads_pyarrow_and_polars_parquet_in_every_codec() {
         if !path.contains("pandas") {
             assert_eq!(groups, "4", "{path}: 10000 rows in row groups of 3000");
         }
-        let b = hepae_ingest::read_parquet(std::path::Path::new(path))
+        let b = hepae_table::read_parquet(std::path::Path::new(path))
             .unwrap_or_else(|e| panic!("{path} ({codec}): {e}"));
         assert_eq!(b.num_rows(), ROWS, "{path}");
         let col = |name: &str| {
@@ -151,7 +151,7 @@ fn reads_hadoop_framed_lz4() {
         footer.metadata().row_group(0).column(0).compression(),
         Compression::LZ4
     );
-    let b = hepae_ingest::read_parquet(&path).unwrap();
+    let b = hepae_table::read_parquet(&path).unwrap();
     assert_eq!(
         b.column(0).as_primitive::<Float32Type>().values().to_vec(),
         pt

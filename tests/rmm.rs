@@ -42,7 +42,7 @@ fn rmm_anomaly_pipeline_separates_zprime_from_sm() {
     ] {
         assert!(root.join("anomaly").join(f).is_file(), "{f}");
     }
-    let rmm = hepae_ingest::read_parquet(&root.join("rmm/rmm.parquet")).unwrap();
+    let rmm = hepae_table::read_parquet(&root.join("rmm/rmm.parquet")).unwrap();
     // 3 x 4000 background + 1500 signal events; 25 x 25 cells + event, process, is_signal.
     assert_eq!(rmm.num_rows(), 13_500);
     assert_eq!(rmm.num_columns(), 625 + 3);

@@ -4,7 +4,6 @@ use crate::manifest::{
     file_entry, sha256_hex, ColumnEntry, LatentEntry, Manifest, ModelEntry, Ratios, Sizes, Storage,
     FORMAT, FORMAT_VERSION, MANIFEST,
 };
-use crate::mlp::Mlp;
 use crate::quant::{encode, reconstruct, Bound, Code};
 use crate::{column_f64, dtype_name, out_kind, CompressError, Result};
 use arrow_array::{
@@ -12,8 +11,8 @@ use arrow_array::{
     UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_schema::{DataType, Field, Schema};
-use hepae_ingest::{write_parquet_atomic_with, ParquetOptions};
-use hepae_train::NamedTensor;
+use hepae_model::{safetensors_bytes, ModelDir};
+use hepae_table::{write_parquet_atomic_with, ParquetOptions, LABEL_COLUMNS};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -131,16 +130,6 @@ impl Default for CompressOptions {
     }
 }
 
-/// Encoder and decoder layer names of the exported network with `hidden`
-/// hidden layers, in forward order.
-pub fn layer_names(hidden: usize) -> (Vec<String>, Vec<String>) {
-    let mut enc: Vec<String> = (0..hidden).map(|i| format!("encoder.{i}")).collect();
-    enc.push("latent".into());
-    let mut dec: Vec<String> = (0..hidden).map(|i| format!("decoder.{i}")).collect();
-    dec.push("output".into());
-    (enc, dec)
-}
-
 /// Temporary sibling of `out`, renamed into place when complete.
 pub(crate) fn tmp_sibling(out: &Path) -> PathBuf {
     let name = out
@@ -218,30 +207,6 @@ fn latent_batch(
         .map_err(|e| CompressError::Io(format!("latent table: {e}")))
 }
 
-/// The safetensors file: every tensor as F32 plus a description.
-fn safetensors_bytes(tensors: &[NamedTensor], meta: HashMap<String, String>) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
-        .iter()
-        .map(|t| {
-            (
-                t.name.clone(),
-                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                t.shape.clone(),
-            )
-        })
-        .collect();
-    let views = bytes
-        .iter()
-        .map(|(n, b, s)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
-                .map(|v| (n.clone(), v))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| CompressError::Io(format!("safetensors: {e}")))?;
-    safetensors::tensor::serialize(views, Some(meta))
-        .map_err(|e| CompressError::Io(format!("safetensors: {e}")))
-}
-
 struct ColumnCodes {
     codes: Option<Vec<i32>>,
     escapes: Vec<(u64, f64)>,
@@ -301,11 +266,9 @@ pub fn compress(
 ) -> Result<Manifest> {
     check_replaceable(out)?;
     let input = |m: String| CompressError::Input(format!("{}: {m}", data.display()));
-    let batch =
-        hepae_ingest::read_parquet(data).map_err(|e| CompressError::Input(e.to_string()))?;
-    let (device, _) = hepae_train::select_device(hepae_train::BackendKind::Cpu);
-    let loaded = hepae_train::load_model(model_dir, &device)
-        .map_err(|e| CompressError::Artifact(format!("model: {e}")))?;
+    let batch = hepae_table::read_parquet(data).map_err(|e| CompressError::Input(e.to_string()))?;
+    let loaded =
+        hepae_model::load(model_dir).map_err(|e| CompressError::Artifact(format!("model: {e}")))?;
     let meta = &loaded.meta;
     let schema = batch.schema();
     let rows = batch.num_rows();
@@ -336,24 +299,16 @@ pub fn compress(
     let modelled = |name: &str| {
         meta.columns.iter().any(|c| c == name)
             && !opts.lossless.iter().any(|c| c == name)
-            && !hepae_train::data::LABEL_COLUMNS.contains(&name)
+            && !LABEL_COLUMNS.contains(&name)
     };
 
-    let tensors = loaded.model.export_tensors();
+    let tensors = &loaded.tensors;
     let cfg = &meta.config;
-    let (enc_layers, dec_layers) = layer_names(cfg.model.hidden.len());
-    let what = format!("{}", model_dir.display());
-    let encoder = Mlp::from_tensors(&tensors, &enc_layers, cfg.model.activation, &what)?;
-    let decoder = Mlp::from_tensors(&tensors, &dec_layers, cfg.model.activation, &what)?;
-    if encoder.inputs() != meta.columns.len() || decoder.outputs() != meta.columns.len() {
-        return Err(CompressError::Artifact(format!(
-            "{what}: weights take {} inputs but config.json lists {} columns",
-            encoder.inputs(),
-            meta.columns.len()
-        )));
-    }
+    let (enc_layers, dec_layers) = hepae_model::layer_names(cfg.model.hidden.len());
+    let (encoder, decoder) = loaded.networks(&model_dir.display().to_string())?;
 
-    let matrix = hepae_train::data::from_batch(&batch, &meta.columns).map_err(input)?;
+    let matrix =
+        hepae_table::from_batch(&batch, &meta.columns).map_err(|e| input(e.to_string()))?;
     let n = meta.columns.len();
     let mut x = matrix.values;
     loaded.normalizer.apply(&mut x);
@@ -449,7 +404,7 @@ pub fn compress(
     let _ = std::fs::remove_dir_all(&tmp);
     let result = (|| -> Result<Manifest> {
         std::fs::create_dir_all(tmp.join("model")).map_err(|e| CompressError::io(&tmp, e))?;
-        let ing = |e: hepae_ingest::IngestError| CompressError::Io(e.to_string());
+        let ing = |e: hepae_table::TableError| CompressError::Io(e.to_string());
         let plain = ParquetOptions::zstd(opts.zstd_level);
         write_parquet_atomic_with(
             &latent_batch(&z, width, opts.latent_dtype, &codes)?,
@@ -496,7 +451,7 @@ pub fn compress(
             write_parquet_atomic_with(&pb, &tmp.join("passthrough.parquet"), &[], &plain)
                 .map_err(ing)?;
         }
-        let md = hepae_train::ModelDir(model_dir.to_path_buf());
+        let md = ModelDir(model_dir.to_path_buf());
         for (src, name) in [
             (md.config(), "config.json"),
             (md.normalizer(), "normalizer.json"),
@@ -527,7 +482,8 @@ pub fn compress(
                 "weight [out, in] as torch.nn.Linear".to_string(),
             ),
         ]);
-        let st = safetensors_bytes(&tensors, st_meta)?;
+        let st = safetensors_bytes(tensors, st_meta)
+            .map_err(|e| CompressError::Io(format!("safetensors: {e}")))?;
         let st_path = tmp.join("model/model.safetensors");
         std::fs::write(&st_path, st).map_err(|e| CompressError::io(&st_path, e))?;
 
@@ -665,32 +621,13 @@ fn ratios(s: &Sizes) -> Ratios {
     }
 }
 
-/// Bytes of the numeric columns as a row-major float32 table, and of its
-/// gzip -9 (libdeflate level 9, gzip container): the baseline of the thesis.
-pub fn gzip9_of_raw_float32(batch: &RecordBatch) -> Result<(u64, u64)> {
-    let cols: Vec<Vec<f64>> = batch.columns().iter().filter_map(column_f64).collect();
-    let rows = batch.num_rows();
-    let mut raw = Vec::with_capacity(rows * cols.len() * 4);
-    for i in 0..rows {
-        for c in &cols {
-            raw.extend((c[i] as f32).to_le_bytes());
-        }
-    }
-    let mut comp = libdeflater::Compressor::new(libdeflater::CompressionLvl::new(9).unwrap());
-    let mut buf = vec![0u8; comp.gzip_compress_bound(raw.len())];
-    let n = comp
-        .gzip_compress(&raw, &mut buf)
-        .map_err(|e| CompressError::Io(format!("gzip baseline: {e:?}")))?;
-    Ok((raw.len() as u64, n as u64))
-}
-
 /// gzip -9 of the raw float32 table, and the whole table as lossless zstd
 /// Parquet at the same level as the artifact.
 fn baselines(batch: &RecordBatch, zstd_level: i32) -> Result<(u64, u64)> {
     let (gz, pq) = rayon::join(
-        || gzip9_of_raw_float32(batch),
-        || hepae_ingest::parquet_bytes(batch, &ParquetOptions::zstd(zstd_level)).map(|b| b.len()),
+        || hepae_table::gzip9_of_raw_float32(batch),
+        || hepae_table::parquet_bytes(batch, &ParquetOptions::zstd(zstd_level)).map(|b| b.len()),
     );
     let pq = pq.map_err(|e| CompressError::Io(e.to_string()))?;
-    Ok((gz?.1, pq as u64))
+    Ok((gz.1, pq as u64))
 }

@@ -1,7 +1,6 @@
 //! `decompress`: artifact directory -> the original table.
 
 use crate::manifest::{read_manifest, sha256_hex, Manifest, Storage};
-use crate::mlp::Mlp;
 use crate::quant::reconstruct;
 use crate::{array_from_f64, dtype_name, out_kind, CompressError, LatentDType, Result};
 use arrow_array::cast::AsArray;
@@ -10,40 +9,13 @@ use arrow_array::types::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use hepae_train::NamedTensor;
+use hepae_model::{read_safetensors, Mlp};
 use std::path::Path;
 use std::sync::Arc;
 
 fn read_table(dir: &Path, name: &str) -> Result<RecordBatch> {
-    hepae_ingest::read_parquet(&dir.join(name))
+    hepae_table::read_parquet(&dir.join(name))
         .map_err(|e| CompressError::Artifact(format!("{}: {e}", dir.display())))
-}
-
-/// Reads `model/model.safetensors` as F32 tensors.
-fn read_safetensors(path: &Path) -> Result<Vec<NamedTensor>> {
-    let art = |m: String| CompressError::Artifact(format!("{}: {m}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| art(e.to_string()))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| art(e.to_string()))?;
-    let mut out = Vec::new();
-    for name in st.names() {
-        let t = st.tensor(name).map_err(|e| art(e.to_string()))?;
-        if t.dtype() != safetensors::Dtype::F32 {
-            return Err(art(format!(
-                "tensor '{name}' is {:?}, expected F32",
-                t.dtype()
-            )));
-        }
-        out.push(NamedTensor {
-            name: name.to_string(),
-            shape: t.shape().to_vec(),
-            data: t
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-        });
-    }
-    Ok(out)
 }
 
 /// Latent table -> row-major f32.
@@ -118,7 +90,7 @@ pub fn restore(dir: &Path) -> Result<(Manifest, RecordBatch)> {
     let m = read_manifest(dir)?;
     let art = |s: String| CompressError::Artifact(format!("{}: {s}", dir.display()));
     let st_path = dir.join("model/model.safetensors");
-    let tensors = read_safetensors(&st_path)?;
+    let tensors = read_safetensors(&st_path).map_err(|e| CompressError::Artifact(e.to_string()))?;
     let what = st_path.display().to_string();
     let decoder = Mlp::from_tensors(
         &tensors,
@@ -285,7 +257,7 @@ pub fn decompress(dir: &Path, out: &Path, tree: &str) -> Result<(Manifest, Recor
         crate::write_root_atomic(&batch, out, tree)?;
     } else {
         let meta = vec![("hepae.restored_from".to_string(), dir.display().to_string())];
-        hepae_ingest::write_parquet_atomic(&batch, out, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)
+        hepae_table::write_parquet_atomic(&batch, out, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)
             .map_err(|e| CompressError::Io(e.to_string()))?;
     }
     Ok((m, batch))

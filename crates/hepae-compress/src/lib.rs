@@ -21,11 +21,10 @@
 mod compress;
 mod decompress;
 pub mod manifest;
-pub mod mlp;
 pub mod quant;
 mod root_out;
 
-pub use compress::{compress, gzip9_of_raw_float32, layer_names, CompressOptions, LatentDType};
+pub use compress::{compress, CompressOptions, LatentDType};
 pub use decompress::{decompress, restore};
 pub use manifest::{read_manifest, Manifest};
 pub use quant::Bound;
@@ -49,6 +48,9 @@ pub enum CompressError {
     /// Reading or writing failed.
     #[error("{0}")]
     Io(String),
+    /// The model directory does not describe a usable network.
+    #[error(transparent)]
+    Model(#[from] hepae_model::ModelError),
 }
 
 impl CompressError {
@@ -102,7 +104,7 @@ pub(crate) fn out_kind(dtype: &str) -> quant::OutKind {
 /// Exact values of a numeric column as f64 (64-bit integers beyond 2^53 are
 /// reported by the caller's range check).
 pub(crate) fn column_f64(a: &ArrayRef) -> Option<Vec<f64>> {
-    hepae_ingest::numeric_f64(a)
+    hepae_table::numeric_f64(a)
 }
 
 /// Builds a column of `dtype` from values already representable in it.

@@ -3,7 +3,7 @@
 
 use crate::quant::Bound;
 use crate::{CompressError, Result};
-use hepae_train::Normalizer;
+use hepae_model::Normalizer;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -60,7 +60,7 @@ pub struct ModelEntry {
     /// Encoder layer names (to compress more data with the same model).
     pub encoder_layers: Vec<String>,
     /// Training configuration (model kind, widths, activation, loss, ...).
-    pub train_config: hepae_train::TrainConfig,
+    pub train_config: hepae_model::TrainConfig,
 }
 
 /// Stored latent space.

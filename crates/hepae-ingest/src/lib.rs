@@ -7,13 +7,8 @@
 
 #![warn(missing_docs)]
 
-mod parquet_io;
 mod spec;
 
-pub use parquet_io::{
-    parquet_bytes, read_parquet, read_parquet_schema, write_json_atomic, write_parquet_atomic,
-    write_parquet_atomic_with, write_parquet_parts_atomic, ParquetOptions, DEFAULT_ZSTD_LEVEL,
-};
 pub use spec::{ColumnSpec, Cut};
 
 use arrow_array::{ArrayRef, RecordBatch};
@@ -51,6 +46,9 @@ pub enum IngestError {
     /// Writing output failed.
     #[error("{0}")]
     Io(String),
+    /// Reading or writing a table file failed.
+    #[error(transparent)]
+    Table(#[from] hepae_table::TableError),
 }
 
 /// Result of this crate.
@@ -139,7 +137,7 @@ pub struct Table {
     /// One Arrow batch per input file, in input order, all with the same
     /// schema (object columns, then `event`, `file_index`); some may be empty.
     /// Kept apart so that each file's buffers are cut in place, never copied
-    /// into one table; [`write_parquet_parts_atomic`] writes them as one.
+    /// into one table; [`hepae_table::write_parquet_parts_atomic`] writes them as one.
     pub parts: Vec<RecordBatch>,
     /// Report of the stage.
     pub report: IngestReport,
@@ -158,8 +156,7 @@ impl Table {
 
     /// The parts as one batch (concatenated, unless there is only one).
     pub fn to_batch(&self) -> RecordBatch {
-        parquet_io::arrow_select_concat(&self.parts[0].schema(), &self.parts)
-            .expect("parts share one schema")
+        hepae_table::concat(&self.parts[0].schema(), &self.parts).expect("parts share one schema")
     }
 }
 
@@ -345,10 +342,10 @@ impl Sink for Memory {
 
 /// Encodes columns into Parquet column chunks (for the file at the path) as
 /// they are finished.
-struct Encode<'a>(&'a parquet_io::ColumnEncoder, &'a Path);
+struct Encode<'a>(&'a hepae_table::ColumnEncoder, &'a Path);
 
 impl Sink for Encode<'_> {
-    type Out = parquet_io::EncodedField;
+    type Out = hepae_table::EncodedField;
     fn column(&self, index: usize, parts: Vec<ArrayRef>) -> Result<Self::Out> {
         let refs: Vec<&ArrayRef> = parts.iter().collect();
         self.0.encode(index, &refs).map_err(|e| {
@@ -849,10 +846,10 @@ fn streamed(
         .filter(|i| first[*i])
         .chain((0..n).filter(|i| !first[*i]))
         .collect();
-    let encoder = parquet_io::ColumnEncoder::new(
+    let encoder = hepae_table::ColumnEncoder::new(
         Arc::clone(&plan.schema),
         plan.report.rows_after_cuts as usize,
-        &ParquetOptions::zstd(zstd_level),
+        &hepae_table::ParquetOptions::zstd(zstd_level),
     )
     .map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
     let plan = &plan;
@@ -910,7 +907,7 @@ fn streamed(
                 }
                 None
             });
-            written = Some(parquet_io::write_file_atomic(path, |w| {
+            written = Some(hepae_table::write_file_atomic(path, |w| {
                 encoder.write_fields(&kept, early.into_iter().chain(rest), w, &meta)
             }));
         }
@@ -957,41 +954,6 @@ pub fn to_arrow(v: Values) -> ArrayRef {
         Values::F32(x) => Arc::new(Float32Array::from(x)),
         Values::F64(x) => Arc::new(Float64Array::from(x)),
     }
-}
-
-/// Values of a numeric or boolean column as f64 (exact up to 2^53), or
-/// `None` for other types. Shared by the stages that do arithmetic on tables.
-pub fn numeric_f64(a: &ArrayRef) -> Option<Vec<f64>> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::*;
-    use arrow_schema::DataType as D;
-    macro_rules! p {
-        ($t:ty) => {
-            a.as_primitive::<$t>()
-                .values()
-                .iter()
-                .map(|v| *v as f64)
-                .collect()
-        };
-    }
-    Some(match a.data_type() {
-        D::Float32 => p!(Float32Type),
-        D::Float64 => p!(Float64Type),
-        D::Int8 => p!(Int8Type),
-        D::Int16 => p!(Int16Type),
-        D::Int32 => p!(Int32Type),
-        D::Int64 => p!(Int64Type),
-        D::UInt8 => p!(UInt8Type),
-        D::UInt16 => p!(UInt16Type),
-        D::UInt32 => p!(UInt32Type),
-        D::UInt64 => p!(UInt64Type),
-        D::Boolean => a
-            .as_boolean()
-            .iter()
-            .map(|v| v.unwrap_or(false) as u8 as f64)
-            .collect(),
-        _ => return None,
-    })
 }
 
 /// Expands glob patterns (each pattern's matches sorted, so every job of an

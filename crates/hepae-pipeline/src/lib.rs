@@ -39,12 +39,9 @@ pub type Result<T> = std::result::Result<T, PipelineError>;
 
 /// Reads a strict YAML file, naming the file, line and column on errors.
 pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
-    serde_saphyr::from_str(&text).map_err(|e| {
+    hepae_table::read_yaml(path).map_err(|e| {
         PipelineError::Config(format!(
-            "{}: {e}\nhint: every key is listed in docs/pipeline.md (and `hepae run --help`)",
-            path.display()
+            "{e}\nhint: every key is listed in docs/pipeline.md (and `hepae run --help`)"
         ))
     })
 }

@@ -35,7 +35,7 @@ pub fn apply(
         let col = b
             .column_by_name(&cut.column)
             .ok_or_else(|| format!("cut '{text}': no column '{}' in the table", cut.column))?;
-        let v = hepae_ingest::numeric_f64(col)
+        let v = hepae_table::numeric_f64(col)
             .ok_or_else(|| format!("cut '{text}': column '{}' is not numeric", cut.column))?;
         let mask = BooleanArray::from_iter(v.iter().map(|x| Some(*x >= cut.lo && *x <= cut.hi)));
         b = arrow_select::filter::filter_record_batch(&b, &mask).map_err(|e| e.to_string())?;
@@ -44,12 +44,12 @@ pub fn apply(
     let mut dropped_zero_columns = Vec::new();
     let mut keep = Vec::new();
     for (i, f) in b.schema().fields().iter().enumerate() {
-        let label = hepae_train::data::LABEL_COLUMNS.contains(&f.name().as_str());
+        let label = hepae_table::LABEL_COLUMNS.contains(&f.name().as_str());
         if s.drop_columns.iter().any(|c| c == f.name()) {
             continue;
         }
         if s.drop_zero_columns && !label {
-            if let Some(v) = hepae_ingest::numeric_f64(b.column(i)) {
+            if let Some(v) = hepae_table::numeric_f64(b.column(i)) {
                 if b.column(i).null_count() == 0 && v.iter().all(|x| *x == 0.0) {
                     dropped_zero_columns.push(f.name().clone());
                     continue;

@@ -105,10 +105,10 @@ fn fmt(v: Option<f64>, digits: usize) -> String {
 /// Last (epoch, loss) of `loss.parquet`.
 fn final_loss(train: &Path) -> Result<(f64, f64)> {
     let path = train.join("loss.parquet");
-    let b = hepae_ingest::read_parquet(&path).map_err(|e| PipelineError::Config(e.to_string()))?;
+    let b = hepae_table::read_parquet(&path).map_err(|e| PipelineError::Config(e.to_string()))?;
     let col = |name: &str| {
         b.column_by_name(name)
-            .and_then(hepae_ingest::numeric_f64)
+            .and_then(hepae_table::numeric_f64)
             .ok_or_else(|| err(&path, format!("no numeric column '{name}'")))
     };
     let (epoch, loss) = (col("epoch")?, col("loss")?);

@@ -181,7 +181,7 @@ impl Ctx<'_> {
             config,
             seconds: t0.elapsed().as_secs_f64(),
         };
-        hepae_ingest::write_json_atomic(&rec, &dir.join("stage.json"))
+        hepae_table::write_json_atomic(&rec, &dir.join("stage.json"))
             .map_err(|e| err(e.to_string()))?;
         eprintln!("{prefix}: done in {:.1} s", rec.seconds);
         self.outcomes.push(StageOutcome {
@@ -322,12 +322,11 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             let r = hepae_ingest::ingest_to_parquet(
                 &spec,
                 &jets,
-                hepae_ingest::DEFAULT_ZSTD_LEVEL,
+                hepae_table::DEFAULT_ZSTD_LEVEL,
                 &|_, _| {},
             )
             .map_err(s)?;
-            hepae_ingest::write_json_atomic(&r, &ingest_dir.join("jets.parquet.json"))
-                .map_err(s)?;
+            hepae_table::write_json_atomic(&r, &ingest_dir.join("jets.parquet.json")).map_err(s)?;
             eprintln!(
                 "    {} rows x {} columns",
                 r.rows_after_cuts,
@@ -346,11 +345,11 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
         serde_json::to_value(&pre).map_err(|e| PipelineError::Config(e.to_string()))?,
         &[&k_ingest],
         |dir| {
-            let b = hepae_ingest::read_parquet(&jets).map_err(s)?;
+            let b = hepae_table::read_parquet(&jets).map_err(s)?;
             let (out, report) = crate::preprocess::apply(&b, &pre)?;
-            hepae_ingest::write_parquet_atomic(&out, &table, &[], hepae_ingest::DEFAULT_ZSTD_LEVEL)
+            hepae_table::write_parquet_atomic(&out, &table, &[], hepae_table::DEFAULT_ZSTD_LEVEL)
                 .map_err(s)?;
-            hepae_ingest::write_json_atomic(&report, &dir.join("report.json")).map_err(s)?;
+            hepae_table::write_json_atomic(&report, &dir.join("report.json")).map_err(s)?;
             for (c, n) in &report.cuts {
                 eprintln!("    cut {c:<24} -> {n} rows");
             }
@@ -367,7 +366,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
     // Feature count after preprocessing decides the latent size of each ratio.
     let features = {
         let schema =
-            hepae_ingest::read_parquet_schema(&table).map_err(|e| PipelineError::Stage {
+            hepae_table::read_parquet_schema(&table).map_err(|e| PipelineError::Stage {
                 stage: "preprocess".into(),
                 message: e.to_string(),
             })?;
@@ -375,7 +374,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             schema
                 .fields()
                 .iter()
-                .filter(|f| !hepae_train::data::LABEL_COLUMNS.contains(&f.name().as_str()))
+                .filter(|f| !hepae_table::LABEL_COLUMNS.contains(&f.name().as_str()))
                 .count()
         } else {
             p.train.columns.len()
@@ -418,8 +417,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             serde_json::to_value(&cfg).map_err(|e| PipelineError::Config(e.to_string()))?,
             &[&k_pre],
             |dir| {
-                let b = hepae_ingest::read_parquet(&table).map_err(s)?;
-                let m = hepae_train::data::from_batch(&b, &cfg.columns)?;
+                let b = hepae_table::read_parquet(&table).map_err(s)?;
+                let m = hepae_table::from_batch(&b, &cfg.columns).map_err(s)?;
                 eprintln!(
                     "    {:?} on {} rows x {} columns -> latent {latent}, up to {} epochs",
                     cfg.model.kind,
@@ -533,7 +532,7 @@ fn run_rmm(
             "hepae.rmm".to_string(),
             serde_json::to_string(&r.matrix).map_err(s)?,
         )];
-        hepae_ingest::write_parquet_atomic(&b, &table, &meta, hepae_ingest::DEFAULT_ZSTD_LEVEL)
+        hepae_table::write_parquet_atomic(&b, &table, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)
             .map_err(s)?;
         // One event's matrix as a heat map, as in the thesis figures.
         let title = format!("RMM of event 0 ({})", samples[0].process);
@@ -545,7 +544,7 @@ fn run_rmm(
     let an_dir = root.join("anomaly");
     let cfg = serde_json::json!({"train": p.train, "anomaly": p.anomaly});
     ctx.stage(Stage::Anomaly, &an_dir, "anomaly", cfg, &[&k_rmm], |dir| {
-        let b = hepae_ingest::read_parquet(&table).map_err(s)?;
+        let b = hepae_table::read_parquet(&table).map_err(s)?;
         let sum = hepae_rmm::anomaly::run(&b, &p.train, &p.anomaly, dir)?;
         for roc in &sum.rocs {
             eprintln!("    AUC {} vs SM background: {:.4}", roc.signal, roc.auc);

@@ -5,7 +5,6 @@
 use arrow_array::cast::AsArray;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use hepae_compress::mlp::Mlp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -142,12 +141,13 @@ pub fn run(
         .collect();
     let weights: Vec<f64> = match &opts.weight_column {
         Some(c) => {
-            let m = hepae_train::data::from_batch(table, std::slice::from_ref(c))?;
+            let m = hepae_table::from_batch(table, std::slice::from_ref(c))
+                .map_err(|e| e.to_string())?;
             m.values.iter().map(|v| *v as f64).collect()
         }
         None => vec![1.0; table.num_rows()],
     };
-    let m = hepae_train::data::from_batch(table, &features)?;
+    let m = hepae_table::from_batch(table, &features).map_err(|e| e.to_string())?;
     let n = m.cols();
     // Seeded split of the background.
     let test: Vec<bool> = (0..m.rows)
@@ -165,7 +165,7 @@ pub fn run(
     for &i in &train_rows {
         tv.extend_from_slice(&m.values[i * n..(i + 1) * n]);
     }
-    let train = hepae_train::Matrix {
+    let train = hepae_table::Matrix {
         names: m.names.clone(),
         dtypes: m.dtypes.clone(),
         values: tv,
@@ -184,16 +184,12 @@ pub fn run(
         },
     )
     .map_err(|e| e.to_string())?;
-    let (device, _) = hepae_train::select_device(hepae_train::BackendKind::Cpu);
-    let loaded = hepae_train::load_model(&model_dir, &device).map_err(|e| e.to_string())?;
-    let tensors = loaded.model.export_tensors();
+    // Scored by the deterministic inference of the saved weights, as compression does.
+    let loaded = hepae_model::load(&model_dir).map_err(|e| e.to_string())?;
     // No activation after the latent layer: run the two halves separately.
-    let (enc, dec) = hepae_compress::layer_names(cfg.model.hidden.len());
-    let act = cfg.model.activation;
-    let encoder =
-        Mlp::from_tensors(&tensors, &enc, act, "anomaly model").map_err(|e| e.to_string())?;
-    let decoder =
-        Mlp::from_tensors(&tensors, &dec, act, "anomaly model").map_err(|e| e.to_string())?;
+    let (encoder, decoder) = loaded
+        .networks("anomaly model")
+        .map_err(|e| e.to_string())?;
     let mut x = m.values.clone();
     loaded.normalizer.apply(&mut x);
     let rec = decoder.forward(&encoder.forward(&x));
@@ -304,9 +300,9 @@ pub fn run(
         ],
     )
     .map_err(|e| e.to_string())?;
-    hepae_ingest::write_parquet_atomic(&sb, &out.join("scores.parquet"), &[], 3)
+    hepae_table::write_parquet_atomic(&sb, &out.join("scores.parquet"), &[], 3)
         .map_err(|e| e.to_string())?;
-    hepae_ingest::write_json_atomic(&summary, &out.join("summary.json"))
+    hepae_table::write_json_atomic(&summary, &out.join("summary.json"))
         .map_err(|e| e.to_string())?;
     plots(out, &score, &weights, &process, &signal, &eval, &summary).map_err(|e| e.to_string())?;
     Ok(summary)

@@ -9,22 +9,22 @@
 #![warn(missing_docs)]
 
 pub mod bench;
-pub mod config;
 pub mod data;
 pub mod loss;
 pub mod model;
-pub mod norm;
 mod trainer;
 
-pub use config::{
-    Activation, BackendKind, LossConfig, ModelConfig, ModelKind, Reconstruction, TrainConfig,
-};
+// The configuration and normaliser are model-file concepts owned by hepae-model.
 pub use data::{load_parquet, Matrix};
-pub use model::{AutoEncoder, NamedTensor, LEAKY_SLOPE};
-pub use norm::{Normalizer, Scaling};
+pub use hepae_model::{config, norm};
+pub use hepae_model::{
+    Activation, BackendKind, LossConfig, ModelConfig, ModelDir, ModelKind, ModelMeta, NamedTensor,
+    Normalizer, Reconstruction, Scaling, TrainConfig, LEAKY_SLOPE,
+};
+pub use model::AutoEncoder;
 pub use trainer::{
-    load_model, mix, select_device, train, write_history, EpochRecord, LoadedModel, ModelDir,
-    ModelMeta, RunOptions, TrainOutcome,
+    load_model, mix, select_device, train, write_history, EpochRecord, LoadedModel, RunOptions,
+    TrainOutcome,
 };
 
 /// burn seeds its CPU random generator process-wide: unit tests that seed it

@@ -1,16 +1,13 @@
 //! The autoencoder networks: input-h1-...-hk-z-hk-...-h1-input, with mean and
 //! log-variance heads for the variational kinds.
 
-use crate::config::{Activation, ModelConfig};
 use burn::module::ParamId;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::Distribution;
-
-/// Negative slope of the LeakyReLU (PyTorch's and Baler's default).
-pub const LEAKY_SLOPE: f32 = 0.01;
+use hepae_model::{Activation, ModelConfig, NamedTensor, LEAKY_SLOPE};
 
 /// LeakyReLU as relu(x) - 0.01 relu(-x): the same values as burn's
 /// `leaky_relu`, bit for bit (each branch is one exact operation), but on
@@ -33,17 +30,6 @@ pub struct AutoEncoder {
     #[module(skip)]
     activation: Activation,
     variational: bool,
-}
-
-/// One exported parameter tensor (row-major `f32`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NamedTensor {
-    /// Parameter name, e.g. `decoder.0.weight`.
-    pub name: String,
-    /// Shape: `[out, in]` for weights, `[out]` for biases.
-    pub shape: Vec<usize>,
-    /// Values, row-major.
-    pub data: Vec<f32>,
 }
 
 /// What one forward pass produces.

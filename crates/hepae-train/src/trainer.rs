@@ -9,6 +9,7 @@ use crate::{loss, TrainError};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
+use hepae_model::{ModelDir, ModelMeta};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -48,47 +49,6 @@ pub struct TrainOutcome {
     pub device: String,
     /// Epoch the run resumed after (0 for a fresh run).
     pub resumed_from: usize,
-}
-
-/// The files of a model directory.
-pub struct ModelDir(pub PathBuf);
-
-impl ModelDir {
-    /// Training configuration (JSON).
-    pub fn config(&self) -> PathBuf {
-        self.0.join("config.json")
-    }
-    /// Fitted normalisation (JSON).
-    pub fn normalizer(&self) -> PathBuf {
-        self.0.join("normalizer.json")
-    }
-    /// Final weights (burnpack).
-    pub fn weights(&self) -> PathBuf {
-        self.0.join("model.bpk")
-    }
-    /// Loss history (Parquet: epoch, loss, lr).
-    pub fn loss(&self) -> PathBuf {
-        self.0.join("loss.parquet")
-    }
-    /// Checkpoint directory.
-    pub fn checkpoint(&self) -> PathBuf {
-        self.0.join("checkpoint")
-    }
-}
-
-/// The saved description of a trained model: config plus input columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelMeta {
-    /// hepae version that trained it.
-    pub hepae_version: String,
-    /// Training configuration.
-    pub config: TrainConfig,
-    /// Input column names.
-    pub columns: Vec<String>,
-    /// Arrow types of the input columns.
-    pub dtypes: Vec<String>,
-    /// Rows trained on.
-    pub rows: usize,
 }
 
 /// Picks the device for a backend request; returns it with a description.
@@ -135,7 +95,7 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
 }
 
 fn write_json(path: &Path, v: &impl Serialize) -> Result<(), TrainError> {
-    hepae_ingest::write_json_atomic(v, path).map_err(|e| TrainError::Io(e.to_string()))
+    hepae_table::write_json_atomic(v, path).map_err(|e| TrainError::Io(e.to_string()))
 }
 
 /// Writes the loss history as Parquet (epoch, loss, lr).
@@ -160,7 +120,7 @@ pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<(), TrainEr
         ],
     )
     .map_err(|e| io_err(path, e))?;
-    hepae_ingest::write_parquet_atomic(&batch, path, &[], 3)
+    hepae_table::write_parquet_atomic(&batch, path, &[], 3)
         .map_err(|e| TrainError::Io(e.to_string()))
 }
 
@@ -552,6 +512,7 @@ pub fn train(
         .clone()
         .save_file(dir.weights())
         .map_err(|e| io_err(&dir.weights(), format!("{e:?}")))?;
+    write_exported(&dir, &model)?;
     write_history(&dir.loss(), &state.history)?;
     Ok(TrainOutcome {
         history: state.history,
@@ -559,6 +520,21 @@ pub fn train(
         device: device_name,
         resumed_from,
     })
+}
+
+/// The final weights as F32 safetensors, which inference (compression,
+/// validation, anomaly scoring) reads without burn.
+fn write_exported(dir: &ModelDir, model: &AutoEncoder) -> Result<(), TrainError> {
+    use std::io::Write;
+    let meta = std::collections::HashMap::from([(
+        "producer".to_string(),
+        format!("hepae {}", env!("CARGO_PKG_VERSION")),
+    )]);
+    let path = dir.exported();
+    let bytes = hepae_model::safetensors_bytes(&model.export_tensors(), meta)
+        .map_err(|e| io_err(&path, e))?;
+    hepae_table::write_file_atomic(&path, |mut w| w.write_all(&bytes).and_then(|_| w.flush()))
+        .map_err(|e| TrainError::Io(e.to_string()))
 }
 
 #[cfg(test)]

@@ -198,7 +198,7 @@ fn numeric_columns(b: &RecordBatch) -> Vec<String> {
     b.schema()
         .fields()
         .iter()
-        .filter(|f| !hepae_train::data::LABEL_COLUMNS.contains(&f.name().as_str()))
+        .filter(|f| !hepae_table::LABEL_COLUMNS.contains(&f.name().as_str()))
         .filter(|f| f.data_type().is_numeric() || f.data_type() == &arrow_schema::DataType::Boolean)
         .map(|f| f.name().clone())
         .collect()
@@ -209,7 +209,7 @@ fn exact_columns(b: &RecordBatch, names: &[String]) -> Vec<Vec<f64>> {
         .iter()
         .map(|n| {
             let c = b.column_by_name(n).expect("checked");
-            hepae_ingest::numeric_f64(c).unwrap_or_default()
+            hepae_table::numeric_f64(c).unwrap_or_default()
         })
         .collect()
 }
@@ -267,7 +267,7 @@ pub fn validate(
     opts: &ValidateOptions,
 ) -> Result<Summary> {
     let read =
-        |p: &Path| hepae_ingest::read_parquet(p).map_err(|e| ValidateError::Input(e.to_string()));
+        |p: &Path| hepae_table::read_parquet(p).map_err(|e| ValidateError::Input(e.to_string()));
     let a = read(original)?;
     let b = read(restored)?;
     if a.num_rows() != b.num_rows() {
@@ -322,17 +322,14 @@ pub fn validate(
     // PCA baseline on the normalised variables at the latent dimension.
     let model = match &opts.model {
         Some(m) => Some(
-            hepae_train::load_model(
-                m,
-                &hepae_train::select_device(hepae_train::BackendKind::Cpu).0,
-            )
-            .map_err(|e| ValidateError::Input(format!("model: {e}")))?,
+            hepae_model::load_description(m)
+                .map_err(|e| ValidateError::Input(format!("model: {e}")))?,
         ),
         None => None,
     };
     let k = opts
         .latent
-        .or(model.as_ref().map(|m| m.meta.config.model.latent));
+        .or(model.as_ref().map(|(meta, _)| meta.config.model.latent));
     let mut pca_cols: Option<Vec<Vec<f64>>> = None;
     let mut explained = None;
     if let Some(k) = k {
@@ -341,16 +338,8 @@ pub fn validate(
             .flat_map(|i| orig.iter().map(move |c| c[i] as f32))
             .collect();
         let norm = match &model {
-            Some(m)
-                if m.normalizer
-                    .columns
-                    .iter()
-                    .map(|c| &c.name)
-                    .eq(names.iter()) =>
-            {
-                m.normalizer.clone()
-            }
-            _ => hepae_train::Normalizer::fit(&x32, &names, hepae_train::Scaling::MinMax, &[]),
+            Some((_, n)) if n.columns.iter().map(|c| &c.name).eq(names.iter()) => n.clone(),
+            _ => hepae_model::Normalizer::fit(&x32, &names, hepae_model::Scaling::MinMax, &[]),
         };
         norm.apply(&mut x32);
         let x: Vec<f64> = x32.iter().map(|v| *v as f64).collect();
@@ -370,8 +359,7 @@ pub fn validate(
         pca_cols = Some(cols);
     }
 
-    let (raw, gz) =
-        hepae_compress::gzip9_of_raw_float32(&a).map_err(|e| ValidateError::Io(e.to_string()))?;
+    let (raw, gz) = hepae_table::gzip9_of_raw_float32(&a);
 
     // Peak fits on the mass column.
     let mut fits = Vec::new();
@@ -413,7 +401,7 @@ pub fn validate(
     let loss = opts
         .model
         .as_ref()
-        .map(|m| hepae_train::ModelDir(m.clone()).loss())
+        .map(|m| hepae_model::ModelDir(m.clone()).loss())
         .filter(|p| p.is_file());
     report::write(
         out,

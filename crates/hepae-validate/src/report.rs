@@ -491,7 +491,7 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
     }
     // Training loss.
     if let Some(loss) = inp.loss {
-        let b = hepae_ingest::read_parquet(loss).map_err(|e| ValidateError::Io(e.to_string()))?;
+        let b = hepae_table::read_parquet(loss).map_err(|e| ValidateError::Io(e.to_string()))?;
         use arrow_array::cast::AsArray;
         use arrow_array::types::{Float64Type, Int64Type};
         let e = b.column(0).as_primitive::<Int64Type>();
@@ -512,12 +512,12 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
     }
     s.plots = plots;
     let batch = stats_batch(s).map_err(|e| io(dir, e))?;
-    hepae_ingest::write_parquet_atomic(&batch, &dir.join("stats.parquet"), &[], 3)
+    hepae_table::write_parquet_atomic(&batch, &dir.join("stats.parquet"), &[], 3)
         .map_err(|e| ValidateError::Io(e.to_string()))?;
     let md = markdown(s);
     std::fs::write(dir.join("report.md"), &md).map_err(|e| io(dir, e))?;
     std::fs::write(dir.join("index.html"), html(s, &md)).map_err(|e| io(dir, e))?;
-    hepae_ingest::write_json_atomic(s, &dir.join("summary.json"))
+    hepae_table::write_json_atomic(s, &dir.join("summary.json"))
         .map_err(|e| ValidateError::Io(e.to_string()))?;
     Ok(())
 }

@@ -38,6 +38,9 @@ impl std::str::FromStr for ModelKind {
     }
 }
 
+/// Negative slope of the LeakyReLU (PyTorch's and Baler's default).
+pub const LEAKY_SLOPE: f32 = 0.01;
+
 /// Hidden-layer activation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

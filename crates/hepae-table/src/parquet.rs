@@ -1,7 +1,7 @@
 //! zstd Parquet and JSON output written atomically (temp file, then rename),
 //! so that a failed run never leaves a half-written file.
 
-use crate::{IngestError, Result};
+use crate::error::{Result, TableError};
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -81,7 +81,7 @@ pub fn write_parquet_parts_atomic(
 pub fn parquet_bytes(batch: &RecordBatch, options: &ParquetOptions) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     write_parquet(std::slice::from_ref(batch), &mut buf, &[], options)
-        .map_err(|e| IngestError::Io(format!("in-memory Parquet: {e}")))?;
+        .map_err(|e| TableError::parquet(Path::new("(in-memory Parquet)"), e))?;
     Ok(buf)
 }
 
@@ -105,24 +105,27 @@ fn write_atomic(
 }
 
 /// Runs `write` on a temporary file beside `path` and renames it to `path`
-/// on success; on failure the temporary file is removed.
-pub(crate) fn write_file_atomic<E: std::fmt::Display>(
+/// on success; on failure the temporary file is removed, so no half-written
+/// file is ever left under the final name.
+pub fn write_file_atomic<E: std::error::Error + Send + Sync + 'static>(
     path: &Path,
     write: impl FnOnce(std::io::BufWriter<std::fs::File>) -> std::result::Result<(), E>,
 ) -> Result<()> {
-    let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
+        std::fs::create_dir_all(dir).map_err(|e| TableError::io(dir, e))?;
     }
     let tmp = tmp_path(path);
     let result = (|| -> Result<()> {
-        let f = std::fs::File::create(&tmp).map_err(|e| io(&e))?;
+        let f = std::fs::File::create(&tmp).map_err(|e| TableError::io(&tmp, e))?;
         // Large writes: column chunks are copied in through this buffer, and
         // 8 KiB writes cost a system call each.
-        write(std::io::BufWriter::with_capacity(1 << 20, f)).map_err(|e| io(&e))
+        write(std::io::BufWriter::with_capacity(1 << 20, f)).map_err(|e| TableError::Write {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     })();
     match result {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| io(&e)),
+        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| TableError::io(path, e)),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(e)
@@ -194,13 +197,13 @@ fn file_writer<W: std::io::Write + Send>(
 }
 
 /// One field's encoded column chunks: per row group, one per Parquet leaf.
-pub(crate) struct EncodedField(Vec<Vec<ArrowColumnChunk>>);
+pub struct EncodedField(Vec<Vec<ArrowColumnChunk>>);
 
 /// Encodes the fields of a table one at a time, in any order and from any
 /// thread, then writes the fields chosen at the end as one Parquet file.
 /// This lets a column be encoded (and its buffers freed) as soon as it is
 /// read, before it is known which columns the file will hold.
-pub(crate) struct ColumnEncoder {
+pub struct ColumnEncoder {
     schema: SchemaRef,
     options: ParquetOptions,
     rows: usize,
@@ -210,7 +213,7 @@ pub(crate) struct ColumnEncoder {
 
 impl ColumnEncoder {
     /// An encoder for a table of `schema` with `rows` rows in all.
-    pub(crate) fn new(
+    pub fn new(
         schema: SchemaRef,
         rows: usize,
         options: &ParquetOptions,
@@ -253,7 +256,7 @@ impl ColumnEncoder {
 
     /// Encodes field `index` from its parts (in row order, `rows` in all),
     /// cutting row groups every 2^20 rows across part boundaries.
-    pub(crate) fn encode(
+    pub fn encode(
         &self,
         index: usize,
         parts: &[&ArrayRef],
@@ -322,7 +325,7 @@ impl ColumnEncoder {
     /// soon as every earlier column's are, so the file is written while later
     /// columns are still being encoded. Fails if `fields` ends before every
     /// kept field came, or brings one not kept.
-    pub(crate) fn write_fields<W: std::io::Write + Send>(
+    pub fn write_fields<W: std::io::Write + Send>(
         &self,
         kept: &[usize],
         fields: impl Iterator<Item = (usize, EncodedField)>,
@@ -421,8 +424,10 @@ fn write_parquet<W: std::io::Write + Send>(
 /// Writes pretty JSON atomically.
 pub fn write_json_atomic(value: &impl serde::Serialize, path: &Path) -> Result<()> {
     use std::io::Write;
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| IngestError::Io(format!("{}: {e}", path.display())))?;
+    let text = serde_json::to_string_pretty(value).map_err(|source| TableError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
     write_file_atomic(path, |mut w| {
         w.write_all(text.as_bytes())?;
         w.write_all(b"\n")?;
@@ -432,30 +437,29 @@ pub fn write_json_atomic(value: &impl serde::Serialize, path: &Path) -> Result<(
 
 /// The Arrow schema of a Parquet file, read from its footer only.
 pub fn read_parquet_schema(path: &Path) -> Result<arrow_schema::SchemaRef> {
-    let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
-    let f = std::fs::File::open(path).map_err(|e| io(&e))?;
-    let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| io(&e))?;
+    let f = std::fs::File::open(path).map_err(|e| TableError::io(path, e))?;
+    let b =
+        ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| TableError::parquet(path, e))?;
     Ok(b.schema().clone())
 }
 
 /// Reads a whole Parquet file into one batch.
 pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
-    let io = |e: &dyn std::fmt::Display| IngestError::Io(format!("{}: {e}", path.display()));
-    let f = std::fs::File::open(path).map_err(|e| io(&e))?;
+    let f = std::fs::File::open(path).map_err(|e| TableError::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-        .map_err(|e| io(&e))?
+        .map_err(|e| TableError::parquet(path, e))?
         .with_batch_size(1 << 20)
         .build()
-        .map_err(|e| io(&e))?;
+        .map_err(|e| TableError::parquet(path, e))?;
     let schema = reader.schema();
     let batches: Vec<RecordBatch> = reader
         .collect::<std::result::Result<_, _>>()
-        .map_err(|e| io(&e))?;
-    arrow_select_concat(&schema, &batches).map_err(|e| io(&e))
+        .map_err(|e| TableError::arrow(path, e))?;
+    concat(&schema, &batches).map_err(|e| TableError::arrow(path, e))
 }
 
 /// Batches of one schema as one batch; a single batch is returned as is.
-pub(crate) fn arrow_select_concat(
+pub fn concat(
     schema: &arrow_schema::SchemaRef,
     batches: &[RecordBatch],
 ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
@@ -545,7 +549,7 @@ mod tests {
         let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
         assert_eq!(groups, vec![1 << 20, 1_300_000 - (1 << 20)]);
         let back = read_parquet(&path).unwrap();
-        let whole = arrow_select_concat(&parts[0].schema(), &parts).unwrap();
+        let whole = concat(&parts[0].schema(), &parts).unwrap();
         assert_eq!(back, whole);
         // Parts of another schema are refused.
         let other = RecordBatch::try_from_iter(vec![(

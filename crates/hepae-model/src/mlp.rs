@@ -7,8 +7,9 @@
 //! accumulated in a fixed order with separate IEEE multiply and add (Rust never
 //! contracts them into FMA), vectorised across outputs only.
 
-use crate::{CompressError, Result};
-use hepae_train::{Activation, NamedTensor};
+use crate::config::{Activation, LEAKY_SLOPE};
+use crate::error::{ModelError, Result};
+use crate::tensors::NamedTensor;
 use rayon::prelude::*;
 
 /// One dense layer, weights stored `[in][out]` for the output-wise inner loop.
@@ -43,30 +44,32 @@ impl Mlp {
         let mut out = Vec::new();
         for name in layers {
             let w = find(&format!("{name}.weight")).ok_or_else(|| {
-                CompressError::Artifact(format!("{what}: tensor '{name}.weight' missing"))
+                ModelError::invalid(what, format!("tensor '{name}.weight' missing"))
             })?;
             let b = find(&format!("{name}.bias")).ok_or_else(|| {
-                CompressError::Artifact(format!("{what}: tensor '{name}.bias' missing"))
+                ModelError::invalid(what, format!("tensor '{name}.bias' missing"))
             })?;
             let (outputs, inputs) = match w.shape[..] {
                 [o, i] if o * i == w.data.len() => (o, i),
                 _ => {
-                    return Err(CompressError::Artifact(format!(
-                        "{what}: tensor '{name}.weight' has shape {:?}",
-                        w.shape
-                    )))
+                    return Err(ModelError::invalid(
+                        what,
+                        format!("tensor '{name}.weight' has shape {:?}", w.shape),
+                    ))
                 }
             };
             if b.data.len() != outputs {
-                return Err(CompressError::Artifact(format!(
-                    "{what}: '{name}.bias' has {} values for {outputs} outputs",
-                    b.data.len()
-                )));
+                return Err(ModelError::invalid(
+                    what,
+                    format!(
+                        "'{name}.bias' has {} values for {outputs} outputs",
+                        b.data.len()
+                    ),
+                ));
             }
             if let Some(prev) = out.last().map(|d: &Dense| d.outputs) {
                 if prev != inputs {
-                    return Err(CompressError::Artifact(format!(
-                        "{what}: layer '{name}' takes {inputs} inputs but the layer before gives {prev}"
+                    return Err(ModelError::invalid(what, format!("layer '{name}' takes {inputs} inputs but the layer before gives {prev}"
                     )));
                 }
             }
@@ -84,7 +87,7 @@ impl Mlp {
             });
         }
         if out.is_empty() {
-            return Err(CompressError::Artifact(format!("{what}: no layers")));
+            return Err(ModelError::invalid(what, "no layers"));
         }
         Ok(Mlp {
             layers: out,
@@ -106,7 +109,7 @@ impl Mlp {
         match self.activation {
             Activation::LeakyRelu => v.iter_mut().for_each(|x| {
                 if *x < 0.0 {
-                    *x *= hepae_train::LEAKY_SLOPE
+                    *x *= LEAKY_SLOPE
                 }
             }),
             Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
