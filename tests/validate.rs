@@ -8,20 +8,20 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// HEP2 stand-in jets of `input` (a file or glob) after the thesis cuts, in `out`.
+fn hep2_jets(input: &str, cols: &str, out: &Path) {
+    let mut args = ingest_args(input, "Events", "GenJetAK8", cols, s(out));
+    args.extend(["--cut", "pt:1:8000", "--cut", "mass:0.001:800"]);
+    ok(&args);
+}
+
 #[test]
 fn self_validation_has_zero_residuals_and_finds_w_and_top_peaks() {
     let dir = tempfile::tempdir().unwrap();
     let jets = dir.path().join("jets.parquet");
     let input = data_file("pythia/hep2_slice_1.root");
-    let mut args = ingest_args(
-        &input,
-        "Events",
-        "GenJetAK8",
-        "pt,eta,phi,mass,emEnergy,hadEnergy,invisibleEnergy,auxiliaryEnergy",
-        s(&jets),
-    );
-    args.extend(["--cut", "pt:1:8000", "--cut", "mass:0.001:800"]);
-    ok(&args);
+    let cols = "pt,eta,phi,mass,emEnergy,hadEnergy,invisibleEnergy,auxiliaryEnergy";
+    hep2_jets(&input, cols, &jets);
     let report = dir.path().join("report");
     ok(&[
         "validate",
@@ -194,19 +194,8 @@ fn mismatched_tables_are_refused_without_output() {
 fn peak_fits_describe_the_peaks_and_agree_with_scipy() {
     let dir = tempfile::tempdir().unwrap();
     let jets = dir.path().join("jets.parquet");
-    let glob = data()
-        .join("pythia/hep2_slice_*.root")
-        .display()
-        .to_string();
-    let mut args = ingest_args(
-        &glob,
-        "Events",
-        "GenJetAK8",
-        "pt,eta,phi,mass,emEnergy",
-        s(&jets),
-    );
-    args.extend(["--cut", "pt:1:8000", "--cut", "mass:0.001:800"]);
-    ok(&args);
+    let glob = data().join("pythia/hep2_slice_*.root");
+    hep2_jets(glob.to_str().unwrap(), "pt,eta,phi,mass,emEnergy", &jets);
     let report = dir.path().join("report");
     ok(&[
         "validate",

@@ -1,8 +1,9 @@
 //! `compress`: table + trained model -> artifact directory.
 
+use crate::latent::{dequantise, quantise, LatentDType};
 use crate::manifest::{
-    file_entry, sha256_hex, ColumnEntry, LatentEntry, Manifest, ModelEntry, Ratios, Sizes, Storage,
-    FORMAT, FORMAT_VERSION, MANIFEST,
+    decode_hashed, file_entry, ColumnEntry, LatentEntry, Manifest, ModelEntry, Ratios, Sizes,
+    Storage, FORMAT, FORMAT_VERSION, MANIFEST,
 };
 use crate::quant::{encode, reconstruct, Bound, Code};
 use crate::{column_f64, dtype_name, out_kind, CompressError, Result};
@@ -18,91 +19,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Floating-point type of the stored latent space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LatentDType {
-    /// IEEE float32.
-    #[default]
-    F32,
-    /// IEEE float16 (Parquet FLOAT16).
-    F16,
-    /// bfloat16 (stored as its uint16 bit pattern).
-    Bf16,
-    /// 8-bit codes spread evenly over each latent dimension's range (the
-    /// decoder sees the dequantised values; residuals absorb the rest).
-    Q8,
-    /// 16-bit codes, as `q8`.
-    Q16,
-}
-
-impl std::str::FromStr for LatentDType {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "f32" | "float32" => Ok(LatentDType::F32),
-            "f16" | "float16" => Ok(LatentDType::F16),
-            "bf16" | "bfloat16" => Ok(LatentDType::Bf16),
-            "q8" => Ok(LatentDType::Q8),
-            "q16" => Ok(LatentDType::Q16),
-            _ => Err(format!(
-                "unknown latent dtype '{s}' (f32, f16, bf16, q8, q16)"
-            )),
-        }
-    }
-}
-
-impl LatentDType {
-    /// Rounds a value to this float type and back, exactly as storage does.
-    pub(crate) fn round_trip(self, v: f32) -> f32 {
-        match self {
-            LatentDType::F32 | LatentDType::Q8 | LatentDType::Q16 => v,
-            LatentDType::F16 => half::f16::from_f32(v).to_f32(),
-            LatentDType::Bf16 => half::bf16::from_f32(v).to_f32(),
-        }
-    }
-
-    /// Largest code of a quantised type.
-    pub(crate) fn max_code(self) -> Option<u32> {
-        match self {
-            LatentDType::Q8 => Some(u8::MAX as u32),
-            LatentDType::Q16 => Some(u16::MAX as u32),
-            _ => None,
-        }
-    }
-}
-
-/// The value of code `c` in a dimension quantised as `[lo, step]`: one f32
-/// multiply and add, the same on every machine.
-pub(crate) fn dequantise(c: u32, q: [f32; 2]) -> f32 {
-    q[0] + c as f32 * q[1]
-}
-
-/// Per-dimension `[lo, step]` and the codes (column-major per dimension).
-fn quantise(z: &[f32], width: usize, max_code: u32) -> (Vec<[f32; 2]>, Vec<Vec<u32>>) {
-    let rows = z.len() / width.max(1);
-    (0..width)
-        .map(|k| {
-            let col = (0..rows).map(|i| z[i * width + k]);
-            let (lo, hi) = col
-                .clone()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-                    (a.min(v), b.max(v))
-                });
-            let lo = if lo.is_finite() { lo } else { 0.0 };
-            let step = if hi > lo {
-                (hi - lo) / max_code as f32
-            } else {
-                1.0
-            };
-            let codes = col
-                .map(|v| (((v - lo) / step).round().max(0.0) as u32).min(max_code))
-                .collect();
-            ([lo, step], codes)
-        })
-        .unzip()
-}
 
 /// Options of `compress` (also the `compress:` section of a pipeline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -330,14 +246,7 @@ pub fn compress(
         }
         None => (Vec::new(), Vec::new()),
     };
-    let mut x_hat = decoder.forward(&z);
-    loaded.normalizer.invert(&mut x_hat);
-    let decoder_sha256 = sha256_hex(
-        &x_hat
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    );
+    let (x_hat, decoder_sha256) = decode_hashed(&decoder, &loaded.normalizer, &z);
 
     // Residual codes of bounded columns; error statistics of all modelled ones.
     let mut columns = Vec::new();

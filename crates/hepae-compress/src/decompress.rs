@@ -1,6 +1,6 @@
 //! `decompress`: artifact directory -> the original table.
 
-use crate::manifest::{read_manifest, sha256_hex, Manifest, Storage};
+use crate::manifest::{decode_hashed, read_manifest, Manifest, Storage};
 use crate::quant::reconstruct;
 use crate::{array_from_f64, dtype_name, out_kind, CompressError, LatentDType, Result};
 use arrow_array::cast::AsArray;
@@ -38,7 +38,7 @@ fn latent_values(b: &RecordBatch, m: &Manifest, dir: &Path) -> Result<Vec<f32>> 
                 "manifest lists no [lo, step] for latent dimension {k}"
             ))
         })?;
-        Ok(codes.map(|c| crate::compress::dequantise(c, q)).collect())
+        Ok(codes.map(|c| crate::latent::dequantise(c, q)).collect())
     };
     let rows = b.num_rows();
     let mut z = vec![0f32; rows * width];
@@ -120,14 +120,7 @@ pub fn restore(dir: &Path) -> Result<(Manifest, RecordBatch)> {
         )));
     }
     let z = latent_values(&read_table(dir, "latent.parquet")?, &m, dir)?;
-    let mut x_hat = decoder.forward(&z);
-    m.normalizer.invert(&mut x_hat);
-    let sha = sha256_hex(
-        &x_hat
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    );
+    let (x_hat, sha) = decode_hashed(&decoder, &m.normalizer, &z);
     if sha != m.decoder_sha256 {
         return Err(art(format!(
             "the decoder output differs from compression time (sha256 {sha}, manifest {}); \

@@ -18,116 +18,22 @@
 
 #![warn(missing_docs)]
 
+mod columns;
 mod compress;
 mod decompress;
+mod error;
+mod latent;
 pub mod manifest;
 pub mod quant;
 mod root_out;
 
-pub use compress::{compress, CompressOptions, LatentDType};
+pub use columns::dtype_name;
+pub use compress::{compress, CompressOptions};
 pub use decompress::{decompress, restore};
+pub use error::{CompressError, Result};
+pub use latent::LatentDType;
 pub use manifest::{read_manifest, Manifest};
 pub use quant::Bound;
 pub use root_out::write_root_atomic;
 
-use arrow_array::types::*;
-use arrow_array::{ArrayRef, BooleanArray, PrimitiveArray};
-use arrow_schema::DataType;
-use std::path::Path;
-use std::sync::Arc;
-
-/// Errors of compression and decompression.
-#[derive(Debug, thiserror::Error)]
-pub enum CompressError {
-    /// Bad input table or options.
-    #[error("{0}")]
-    Input(String),
-    /// A missing, corrupt or mismatched artifact or model.
-    #[error("{0}")]
-    Artifact(String),
-    /// Reading or writing failed.
-    #[error("{0}")]
-    Io(String),
-    /// The model directory does not describe a usable network.
-    #[error(transparent)]
-    Model(#[from] hepae_model::ModelError),
-}
-
-impl CompressError {
-    pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> CompressError {
-        CompressError::Io(format!("{}: {e}", path.display()))
-    }
-}
-
-/// Result of this crate.
-pub type Result<T> = std::result::Result<T, CompressError>;
-
-/// Lower-case name of a numeric Arrow type (`float32`, `int64`, `bool`), if the
-/// autoencoder can model it.
-pub fn dtype_name(dt: &DataType) -> Option<&'static str> {
-    Some(match dt {
-        DataType::Float32 => "float32",
-        DataType::Float64 => "float64",
-        DataType::Int8 => "int8",
-        DataType::Int16 => "int16",
-        DataType::Int32 => "int32",
-        DataType::Int64 => "int64",
-        DataType::UInt8 => "uint8",
-        DataType::UInt16 => "uint16",
-        DataType::UInt32 => "uint32",
-        DataType::UInt64 => "uint64",
-        DataType::Boolean => "bool",
-        _ => return None,
-    })
-}
-
-/// Output representation of a modelled dtype.
-pub(crate) fn out_kind(dtype: &str) -> quant::OutKind {
-    use quant::OutKind::*;
-    let int = |min: f64, max: f64| Int { min, max };
-    match dtype {
-        "float32" => F32,
-        "float64" => F64,
-        "int8" => int(i8::MIN as f64, i8::MAX as f64),
-        "int16" => int(i16::MIN as f64, i16::MAX as f64),
-        "int32" => int(i32::MIN as f64, i32::MAX as f64),
-        "int64" => int(i64::MIN as f64, i64::MAX as f64),
-        "uint8" => int(0.0, u8::MAX as f64),
-        "uint16" => int(0.0, u16::MAX as f64),
-        "uint32" => int(0.0, u32::MAX as f64),
-        "uint64" => int(0.0, u64::MAX as f64),
-        "bool" => int(0.0, 1.0),
-        _ => F64,
-    }
-}
-
-/// Exact values of a numeric column as f64 (64-bit integers beyond 2^53 are
-/// reported by the caller's range check).
-pub(crate) fn column_f64(a: &ArrayRef) -> Option<Vec<f64>> {
-    hepae_table::numeric_f64(a)
-}
-
-/// Builds a column of `dtype` from values already representable in it.
-pub(crate) fn array_from_f64(dtype: &str, v: &[f64]) -> Option<ArrayRef> {
-    macro_rules! prim {
-        ($t:ty, $n:ty) => {
-            Arc::new(PrimitiveArray::<$t>::from_iter_values(
-                v.iter().map(|x| *x as $n),
-            )) as ArrayRef
-        };
-    }
-    Some(match dtype {
-        "float32" => prim!(Float32Type, f32),
-        "float64" => prim!(Float64Type, f64),
-        "int8" => prim!(Int8Type, i8),
-        "int16" => prim!(Int16Type, i16),
-        "int32" => prim!(Int32Type, i32),
-        "int64" => prim!(Int64Type, i64),
-        "uint8" => prim!(UInt8Type, u8),
-        "uint16" => prim!(UInt16Type, u16),
-        "uint32" => prim!(UInt32Type, u32),
-        "uint64" => prim!(UInt64Type, u64),
-        "bool" => Arc::new(BooleanArray::from_iter(v.iter().map(|x| Some(*x != 0.0)))),
-        _ => return None,
-    })
-}
+pub(crate) use columns::{array_from_f64, column_f64, out_kind};

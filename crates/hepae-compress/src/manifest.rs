@@ -165,6 +165,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The decoder's output for latent `z`, back in physical units, and the
+/// SHA-256 of its bytes: compression records it, decompression checks it, so
+/// a different decoder result can never restore values silently.
+pub(crate) fn decode_hashed(
+    decoder: &hepae_model::Mlp,
+    normalizer: &Normalizer,
+    z: &[f32],
+) -> (Vec<f32>, String) {
+    let mut x_hat = decoder.forward(z);
+    normalizer.invert(&mut x_hat);
+    let bytes: Vec<u8> = x_hat.iter().flat_map(|v| v.to_le_bytes()).collect();
+    (x_hat, sha256_hex(&bytes))
+}
+
 /// Size and checksum of a file.
 pub fn file_entry(path: &Path) -> Result<FileEntry> {
     let bytes = std::fs::read(path).map_err(|e| CompressError::io(path, e))?;

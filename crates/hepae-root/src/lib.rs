@@ -17,6 +17,7 @@
 
 mod compress;
 mod cursor;
+mod decode;
 mod error;
 mod file;
 mod read;

@@ -10,22 +10,21 @@
 
 pub mod bench;
 pub mod data;
+mod files;
 pub mod loss;
 pub mod model;
 mod trainer;
 
 // The configuration and normaliser are model-file concepts owned by hepae-model.
 pub use data::{load_parquet, Matrix};
+pub use files::{load_model, write_history, LoadedModel};
 pub use hepae_model::{config, norm};
 pub use hepae_model::{
     Activation, BackendKind, LossConfig, ModelConfig, ModelDir, ModelKind, ModelMeta, NamedTensor,
     Normalizer, Reconstruction, Scaling, TrainConfig, LEAKY_SLOPE,
 };
 pub use model::AutoEncoder;
-pub use trainer::{
-    load_model, mix, select_device, train, write_history, EpochRecord, LoadedModel, RunOptions,
-    TrainOutcome,
-};
+pub use trainer::{mix, select_device, train, EpochRecord, RunOptions, TrainOutcome};
 
 /// burn seeds its CPU random generator process-wide: unit tests that seed it
 /// hold this lock so that they do not draw from each other's sequence.

@@ -3,6 +3,7 @@
 
 use crate::config::{BackendKind, TrainConfig};
 use crate::data::Matrix;
+use crate::files::{write_exported, write_history};
 use crate::model::AutoEncoder;
 use crate::norm::Normalizer;
 use crate::{loss, TrainError};
@@ -12,8 +13,7 @@ use burn::store::ModuleRecord;
 use hepae_model::{ModelDir, ModelMeta};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 /// One epoch of the loss history (epoch 0 is the untrained network).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -90,38 +90,12 @@ pub(crate) fn permutation(n: usize, seed: u64) -> Vec<u32> {
     p
 }
 
-fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
+pub(crate) fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
     TrainError::Io(format!("{}: {e}", path.display()))
 }
 
 fn write_json(path: &Path, v: &impl Serialize) -> Result<(), TrainError> {
     hepae_table::write_json_atomic(v, path).map_err(|e| TrainError::Io(e.to_string()))
-}
-
-/// Writes the loss history as Parquet (epoch, loss, lr).
-pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<(), TrainError> {
-    use arrow_array::{Float64Array, Int64Array, RecordBatch};
-    use arrow_schema::{DataType, Field, Schema};
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("epoch", DataType::Int64, false),
-        Field::new("loss", DataType::Float64, false),
-        Field::new("lr", DataType::Float64, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema,
-        vec![
-            Arc::new(Int64Array::from_iter_values(
-                history.iter().map(|h| h.epoch as i64),
-            )),
-            Arc::new(Float64Array::from_iter_values(
-                history.iter().map(|h| h.loss),
-            )),
-            Arc::new(Float64Array::from_iter_values(history.iter().map(|h| h.lr))),
-        ],
-    )
-    .map_err(|e| io_err(path, e))?;
-    hepae_table::write_parquet_atomic(&batch, path, &[], 3)
-        .map_err(|e| TrainError::Io(e.to_string()))
 }
 
 fn save_checkpoint(
@@ -269,49 +243,6 @@ fn resolve_threads(threads: usize) -> usize {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-}
-
-/// A trained model read back from its directory.
-pub struct LoadedModel {
-    /// The network (on the CPU device).
-    pub model: AutoEncoder,
-    /// Its description.
-    pub meta: ModelMeta,
-    /// The fitted normalisation.
-    pub normalizer: Normalizer,
-}
-
-/// Loads `model.bpk`, `config.json` and `normalizer.json` from a model directory.
-pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel, TrainError> {
-    let d = ModelDir(dir.to_path_buf());
-    let read = |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| io_err(&p, e));
-    let meta: ModelMeta =
-        serde_json::from_str(&read(d.config())?).map_err(|e| io_err(&d.config(), e))?;
-    let normalizer: Normalizer =
-        serde_json::from_str(&read(d.normalizer())?).map_err(|e| io_err(&d.normalizer(), e))?;
-    if normalizer.columns.len() != meta.columns.len() {
-        return Err(TrainError::Input(format!(
-            "{}: normalizer has {} columns, config {}",
-            dir.display(),
-            normalizer.columns.len(),
-            meta.columns.len()
-        )));
-    }
-    let record =
-        ModuleRecord::load(d.weights()).map_err(|e| io_err(&d.weights(), format!("{e:?}")))?;
-    let model = AutoEncoder::new(&meta.config.model, meta.columns.len(), device)
-        .try_load_record(record)
-        .map_err(|e| {
-            io_err(
-                &d.weights(),
-                format!("weights do not fit the configured network: {e:?}"),
-            )
-        })?;
-    Ok(LoadedModel {
-        model,
-        meta,
-        normalizer,
-    })
 }
 
 /// Options of one run that are not part of the model's identity.
@@ -520,21 +451,6 @@ pub fn train(
         device: device_name,
         resumed_from,
     })
-}
-
-/// The final weights as F32 safetensors, which inference (compression,
-/// validation, anomaly scoring) reads without burn.
-fn write_exported(dir: &ModelDir, model: &AutoEncoder) -> Result<(), TrainError> {
-    use std::io::Write;
-    let meta = std::collections::HashMap::from([(
-        "producer".to_string(),
-        format!("hepae {}", env!("CARGO_PKG_VERSION")),
-    )]);
-    let path = dir.exported();
-    let bytes = hepae_model::safetensors_bytes(&model.export_tensors(), meta)
-        .map_err(|e| io_err(&path, e))?;
-    hepae_table::write_file_atomic(&path, |mut w| w.write_all(&bytes).and_then(|_| w.flush()))
-        .map_err(|e| TrainError::Io(e.to_string()))
 }
 
 #[cfg(test)]

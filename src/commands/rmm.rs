@@ -103,12 +103,8 @@ pub struct AnomalyArgs {
     /// Output directory (model, scores.parquet, summary.json, plots).
     #[arg(long, short)]
     out: PathBuf,
-    /// YAML training configuration (as for `hepae train`).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Maximum epochs.
-    #[arg(long)]
-    epochs: Option<usize>,
+    #[command(flatten)]
+    train: super::train::TrainFlags,
     /// Seed of the 80/20 background split.
     #[arg(long, default_value_t = 0)]
     split_seed: u64,
@@ -118,13 +114,7 @@ pub struct AnomalyArgs {
 }
 
 pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
-    let mut cfg = match &a.config {
-        Some(p) => crate::train_cmd::read_config(p)?,
-        None => hepae_train::TrainConfig::default(),
-    };
-    if let Some(e) = a.epochs {
-        cfg.epochs = e;
-    }
+    let cfg = a.train.config()?;
     let table = hepae_table::read_parquet(&a.data)?;
     let opts = AnomalyOptions {
         seed: a.split_seed,

@@ -5,14 +5,10 @@ use clap::Args;
 use hepae_train::{BackendKind, ModelKind, TrainConfig};
 use std::path::PathBuf;
 
+/// The training configuration flags shared by `hepae train` and `hepae
+/// anomaly`: a YAML file, then single keys overriding it.
 #[derive(Args)]
-pub struct TrainArgs {
-    /// Input table (Parquet from `hepae ingest`).
-    #[arg(long)]
-    data: PathBuf,
-    /// Output model directory.
-    #[arg(long, short)]
-    out: PathBuf,
+pub struct TrainFlags {
     /// YAML training configuration (see docs/pipeline.md); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -40,45 +36,57 @@ pub struct TrainArgs {
     /// CPU training threads (0: every core); see `threads` in docs/pipeline.md.
     #[arg(long)]
     threads: Option<usize>,
+}
+
+impl TrainFlags {
+    /// The configuration: the YAML file (or the defaults), then each flag given.
+    pub fn config(&self) -> Result<TrainConfig> {
+        let mut cfg: TrainConfig = match &self.config {
+            Some(p) => hepae_pipeline::read_yaml(p)?,
+            None => TrainConfig::default(),
+        };
+        let set = |slot: &mut usize, v: Option<usize>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut cfg.model.latent, self.latent);
+        set(&mut cfg.epochs, self.epochs);
+        set(&mut cfg.batch_size, self.batch_size);
+        set(&mut cfg.threads, self.threads);
+        if let Some(v) = self.model {
+            cfg.model.kind = v;
+        }
+        if let Some(v) = self.lr {
+            cfg.lr = v;
+        }
+        if let Some(v) = self.backend {
+            cfg.backend = v;
+        }
+        if let Some(v) = self.seed {
+            cfg.seed = v;
+        }
+        Ok(cfg)
+    }
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Input table (Parquet from `hepae ingest`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Output model directory.
+    #[arg(long, short)]
+    out: PathBuf,
+    #[command(flatten)]
+    train: TrainFlags,
     /// Continue from the last checkpoint in --out.
     #[arg(long)]
     resume: bool,
 }
 
-/// Reads a strict YAML training config, reporting line and column on errors.
-pub fn read_config(path: &std::path::Path) -> Result<TrainConfig> {
-    Ok(hepae_pipeline::read_yaml(path)?)
-}
-
 pub fn run(a: &TrainArgs) -> Result<()> {
-    let mut cfg = match &a.config {
-        Some(p) => read_config(p)?,
-        None => TrainConfig::default(),
-    };
-    if let Some(v) = a.model {
-        cfg.model.kind = v;
-    }
-    if let Some(v) = a.latent {
-        cfg.model.latent = v;
-    }
-    if let Some(v) = a.epochs {
-        cfg.epochs = v;
-    }
-    if let Some(v) = a.batch_size {
-        cfg.batch_size = v;
-    }
-    if let Some(v) = a.lr {
-        cfg.lr = v;
-    }
-    if let Some(v) = a.backend {
-        cfg.backend = v;
-    }
-    if let Some(v) = a.seed {
-        cfg.seed = v;
-    }
-    if let Some(v) = a.threads {
-        cfg.threads = v;
-    }
+    let cfg = a.train.config()?;
     let data = hepae_train::load_parquet(&a.data, &cfg.columns)?;
     eprintln!(
         "training {:?} on {} rows x {} columns ({} -> {} latent), up to {} epochs",

@@ -1,0 +1,12 @@
+//! One module per `hepae` verb.
+
+pub mod bench_train;
+pub mod compress;
+pub mod dataset;
+pub mod ingest;
+pub mod inspect;
+pub mod report;
+pub mod rmm;
+pub mod run;
+pub mod train;
+pub mod validate;
