@@ -17,7 +17,7 @@ use hepae_table::{write_parquet_atomic_with, ParquetOptions, LABEL_COLUMNS};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Options of `compress` (also the `compress:` section of a pipeline).
@@ -44,15 +44,6 @@ impl Default for CompressOptions {
             zstd_level: 9,
         }
     }
-}
-
-/// Temporary sibling of `out`, renamed into place when complete.
-pub(crate) fn tmp_sibling(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "artifact".into());
-    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// An existing `out` may only be replaced when it is an artifact (or empty).
@@ -308,11 +299,9 @@ pub fn compress(
         });
     }
 
-    // Write everything into a temporary directory.
-    let tmp = tmp_sibling(out);
-    let _ = std::fs::remove_dir_all(&tmp);
-    let result = (|| -> Result<Manifest> {
-        std::fs::create_dir_all(tmp.join("model")).map_err(|e| CompressError::io(&tmp, e))?;
+    // Write everything into a temporary directory, renamed into place when complete.
+    hepae_table::write_dir_atomic(out, |tmp| -> Result<Manifest> {
+        std::fs::create_dir_all(tmp.join("model")).map_err(|e| CompressError::io(tmp, e))?;
         let ing = |e: hepae_table::TableError| CompressError::Io(e.to_string());
         let plain = ParquetOptions::zstd(opts.zstd_level);
         write_parquet_atomic_with(
@@ -495,23 +484,7 @@ pub fn compress(
             )));
         }
         Ok(manifest)
-    })();
-    match result {
-        Ok(m) => {
-            if out.exists() {
-                std::fs::remove_dir_all(out).map_err(|e| CompressError::io(out, e))?;
-            }
-            if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(p).map_err(|e| CompressError::io(p, e))?;
-            }
-            std::fs::rename(&tmp, out).map_err(|e| CompressError::io(out, e))?;
-            Ok(m)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            Err(e)
-        }
-    }
+    })
 }
 
 fn ratios(s: &Sizes) -> Ratios {

@@ -14,6 +14,9 @@ pub enum CompressError {
     /// Reading or writing failed.
     #[error("{0}")]
     Io(String),
+    /// Reading or writing a table or file failed.
+    #[error(transparent)]
+    Table(#[from] hepae_table::TableError),
     /// The model directory does not describe a usable network.
     #[error(transparent)]
     Model(#[from] hepae_model::ModelError),

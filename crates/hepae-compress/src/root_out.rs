@@ -24,7 +24,7 @@ pub fn write_root_atomic(batch: &RecordBatch, path: &Path, tree: &str) -> Result
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| CompressError::io(dir, e))?;
     }
-    let tmp = crate::compress::tmp_sibling(path);
+    let tmp = hepae_table::tmp_sibling(path);
     let tmp_s = tmp.to_string_lossy().into_owned();
     let batch = batch.clone();
     let tree = tree.to_string();

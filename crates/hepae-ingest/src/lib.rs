@@ -10,6 +10,7 @@
 mod columns;
 mod error;
 mod plan;
+pub mod preprocess;
 mod report;
 mod run;
 mod spec;
@@ -17,6 +18,7 @@ mod table;
 
 pub use columns::expand_inputs;
 pub use error::{IngestError, Result};
+pub use preprocess::{Preprocess, PreprocessReport};
 pub use report::{ColumnReport, CutReport, FileReport, IngestReport, IngestSpec};
 pub use run::{ingest, ingest_to_parquet};
 pub use spec::{ColumnSpec, Cut};

@@ -286,7 +286,7 @@ pub(crate) fn plan(
     let mut cut_reports = Vec::new();
     for cut in &spec.cuts {
         let idx = names.iter().position(|(n, _)| *n == cut.column);
-        let range = cut.lo..=cut.hi;
+        let range = cut.range();
         keeps
             .par_iter_mut()
             .enumerate()

@@ -46,6 +46,18 @@ pub struct Cut {
     pub text: String,
 }
 
+impl Cut {
+    /// The kept values, bounds included.
+    pub fn range(&self) -> std::ops::RangeInclusive<f64> {
+        self.lo..=self.hi
+    }
+
+    /// Whether `x` passes (NaN never does).
+    pub fn keeps(&self, x: f64) -> bool {
+        self.range().contains(&x)
+    }
+}
+
 impl std::str::FromStr for Cut {
     type Err = IngestError;
     fn from_str(s: &str) -> Result<Self, IngestError> {

@@ -4,8 +4,11 @@
 
 use hepae_compress::CompressOptions;
 use hepae_train::TrainConfig;
-use hepae_validate::Window;
+
 use serde::{Deserialize, Serialize};
+
+/// The preprocess section is ingest's options for cuts on a table.
+pub use hepae_ingest::Preprocess as PreprocessSection;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -43,7 +46,7 @@ pub struct Pipeline {
     pub compress: CompressOptions,
     /// Validation options.
     #[serde(default)]
-    pub validate: ValidateSection,
+    pub validate: hepae_validate::ValidateOptions,
     /// RMM features: when present the pipeline runs rmm -> anomaly instead
     /// of the compression chain, with `train` as the anomaly model.
     #[serde(default)]
@@ -101,50 +104,6 @@ pub struct IngestSection {
 
 fn default_tree() -> String {
     "Events".into()
-}
-
-/// Cuts and column choices applied to the ingested table.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PreprocessSection {
-    /// Inclusive range cuts `COLUMN:MIN:MAX`.
-    #[serde(default)]
-    pub cuts: Vec<String>,
-    /// Drop columns that are zero in every row after the cuts.
-    #[serde(default)]
-    pub drop_zero_columns: bool,
-    /// Columns to drop.
-    #[serde(default)]
-    pub drop_columns: Vec<String>,
-}
-
-/// Validation options of a pipeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ValidateSection {
-    /// Jet-mass column for the peak fits.
-    pub mass_column: String,
-    /// Peak-fit windows (default W 50-110 and top 130-220 GeV).
-    pub windows: Vec<Window>,
-    /// Bin width of the peak-fit histograms (GeV).
-    pub fit_bin_width: f64,
-    /// Peak shapes of the fits: auto, gaussian or crystal_ball.
-    pub fit_signal: hepae_validate::SignalChoice,
-    /// Bins of the per-variable histograms.
-    pub hist_bins: usize,
-}
-
-impl Default for ValidateSection {
-    fn default() -> Self {
-        let d = hepae_validate::ValidateOptions::default();
-        ValidateSection {
-            mass_column: d.mass_column,
-            windows: d.windows,
-            fit_bin_width: d.fit_bin_width,
-            fit_signal: d.fit_signal,
-            hist_bins: d.hist_bins,
-        }
-    }
 }
 
 /// `datasets/NAME.yaml`.

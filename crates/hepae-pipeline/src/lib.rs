@@ -9,7 +9,6 @@
 #![warn(missing_docs)]
 
 pub mod config;
-mod preprocess;
 pub mod repro;
 mod stages;
 
@@ -32,6 +31,9 @@ pub enum PipelineError {
         /// What went wrong.
         message: String,
     },
+    /// Reading or writing a table or file failed.
+    #[error(transparent)]
+    Table(#[from] hepae_table::TableError),
 }
 
 /// Result of this crate.

@@ -132,11 +132,6 @@ pub fn repro(
             "give --hep1 and/or --hep2 (pipeline output directories, e.g. out/hep1)".into(),
         ));
     }
-    let tmp = out.with_extension(format!("tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
     let mut md = String::new();
     let _ = writeln!(md, "# hepae reproduction of the Baler thesis\n");
     let _ = writeln!(
@@ -152,10 +147,10 @@ pub fn repro(
     if let Some(n) = note {
         let _ = writeln!(md, "{n}\n");
     }
-    let result = (|| {
+    hepae_table::write_dir_atomic(out, |tmp| -> Result<()> {
         for (root, thesis) in [(hep1, &HEP1), (hep2, &HEP2)] {
             if let Some(root) = root {
-                section(&mut md, root, thesis, &tmp)?;
+                section(&mut md, root, thesis, tmp)?;
             }
         }
         let md_path = tmp.join("report.md");
@@ -163,19 +158,11 @@ pub fn repro(
         let html_path = tmp.join("report.html");
         std::fs::write(
             &html_path,
-            markdown_to_html(&md, "hepae: Baler thesis reproduction"),
+            hepae_plot::markdown_page(&md, "hepae: Baler thesis reproduction", ""),
         )
         .map_err(|e| err(&html_path, e))?;
         Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| err(out, e))?;
-    }
-    std::fs::rename(&tmp, out).map_err(|e| err(out, e))?;
+    })?;
     Ok(out.join("report.md"))
 }
 
@@ -407,102 +394,4 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
         }
     }
     Ok(())
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Inline Markdown used by the report: `code`, *emphasis*, images.
-fn inline(s: &str) -> String {
-    let mut out = String::new();
-    let mut code = false;
-    for (i, part) in escape(s).split('`').enumerate() {
-        if i > 0 {
-            out.push_str(if code { "</code>" } else { "<code>" });
-            code = !code;
-        }
-        out.push_str(part);
-    }
-    out
-}
-
-/// The subset of Markdown that [`repro`] writes (headings, paragraphs,
-/// tables, images) as a standalone HTML page.
-fn markdown_to_html(md: &str, title: &str) -> String {
-    let mut h = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
-         body{{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}\
-         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}\
-         td:first-child,th:first-child{{text-align:left}}img{{max-width:48%;margin:4px}}</style></head><body>\n",
-        escape(title)
-    );
-    let mut in_table = false;
-    for line in md.lines() {
-        let l = line.trim();
-        if in_table && !l.starts_with('|') {
-            h.push_str("</table>\n");
-            in_table = false;
-        }
-        if let Some(rest) = l.strip_prefix('|') {
-            let cells: Vec<&str> = rest
-                .trim_end_matches('|')
-                .split('|')
-                .map(str::trim)
-                .collect();
-            if cells.iter().all(|c| c.chars().all(|ch| ch == '-')) {
-                continue;
-            }
-            let tagname = if in_table { "td" } else { "th" };
-            if !in_table {
-                h.push_str("<table>\n");
-                in_table = true;
-            }
-            h.push_str("<tr>");
-            for c in cells {
-                let _ = write!(h, "<{tagname}>{}</{tagname}>", inline(c));
-            }
-            h.push_str("</tr>\n");
-        } else if let Some(t) = l.strip_prefix("### ") {
-            let _ = writeln!(h, "<h3>{}</h3>", inline(t));
-        } else if let Some(t) = l.strip_prefix("## ") {
-            let _ = writeln!(h, "<h2>{}</h2>", inline(t));
-        } else if let Some(t) = l.strip_prefix("# ") {
-            let _ = writeln!(h, "<h1>{}</h1>", inline(t));
-        } else if let Some(rest) = l.strip_prefix("![") {
-            if let Some((alt, src)) = rest.split_once("](") {
-                let _ = writeln!(
-                    h,
-                    "<img src=\"{}\" alt=\"{}\">",
-                    escape(src.trim_end_matches(')')),
-                    escape(alt)
-                );
-            }
-        } else if !l.is_empty() {
-            let _ = writeln!(h, "<p>{}</p>", inline(l).replace('*', ""));
-        }
-    }
-    if in_table {
-        h.push_str("</table>\n");
-    }
-    h.push_str("</body></html>\n");
-    h
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_has_tables_headings_and_images() {
-        let md = "# T\n\n| a | b |\n|---|---|\n| 1 | `x<y` |\n\n![alt](p.png)\n";
-        let h = markdown_to_html(md, "t");
-        assert!(h.contains("<h1>T</h1>"));
-        assert!(h.contains("<tr><th>a</th><th>b</th></tr>"));
-        assert!(h.contains("<tr><td>1</td><td><code>x&lt;y</code></td></tr>"));
-        assert!(h.contains("<img src=\"p.png\" alt=\"alt\">"));
-        assert_eq!(h.matches("<table>").count(), h.matches("</table>").count());
-    }
 }

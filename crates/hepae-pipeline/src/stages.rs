@@ -281,6 +281,12 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             )));
         }
     }
+    if p.validate.model.is_some() || p.validate.latent.is_some() {
+        return Err(PipelineError::Config(format!(
+            "{}: validate.model and validate.latent are set by the pipeline (its train stage and compression_ratios)",
+            path.display()
+        )));
+    }
     let variants = p.compression_ratios.len().max(1);
     let mut ctx = Ctx {
         opts,
@@ -346,7 +352,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
         &[&k_ingest],
         |dir| {
             let b = hepae_table::read_parquet(&jets).map_err(s)?;
-            let (out, report) = crate::preprocess::apply(&b, &pre)?;
+            let (out, report) = hepae_ingest::preprocess::apply(&b, &pre)?;
             hepae_table::write_parquet_atomic(&out, &table, &[], hepae_table::DEFAULT_ZSTD_LEVEL)
                 .map_err(s)?;
             hepae_table::write_json_atomic(&report, &dir.join("report.json")).map_err(s)?;
@@ -468,14 +474,11 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             },
         )?;
         let val_dir = vroot.join("validate");
+        // The chain decides the model and latent size; the file gives the rest.
         let vopts = hepae_validate::ValidateOptions {
             latent: Some(latent),
             model: Some(train_dir.clone()),
-            mass_column: p.validate.mass_column.clone(),
-            windows: p.validate.windows.clone(),
-            fit_bin_width: p.validate.fit_bin_width,
-            fit_signal: p.validate.fit_signal,
-            hist_bins: p.validate.hist_bins,
+            ..p.validate.clone()
         };
         ctx.stage(
             Stage::Validate,

@@ -16,8 +16,8 @@ pub use columns::{gzip9_of_raw_float32, numeric_f64, EVENT, FILE_INDEX, LABEL_CO
 pub use error::{Result, TableError};
 pub use matrix::{from_batch, Matrix, MatrixError};
 pub use parquet::{
-    concat, parquet_bytes, read_parquet, read_parquet_schema, write_file_atomic, write_json_atomic,
-    write_parquet_atomic, write_parquet_atomic_with, write_parquet_parts_atomic, ColumnEncoder,
-    EncodedField, ParquetOptions, DEFAULT_ZSTD_LEVEL,
+    concat, parquet_bytes, read_parquet, read_parquet_schema, tmp_sibling, write_dir_atomic,
+    write_file_atomic, write_json_atomic, write_parquet_atomic, write_parquet_atomic_with,
+    write_parquet_parts_atomic, ColumnEncoder, EncodedField, ParquetOptions, DEFAULT_ZSTD_LEVEL,
 };
 pub use yaml::read_yaml;

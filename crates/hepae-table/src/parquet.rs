@@ -133,6 +133,48 @@ pub fn write_file_atomic<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
+/// A hidden sibling of `out` to build it in: `.NAME.tmp-PID`.
+pub fn tmp_sibling(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Builds a directory with `fill` in a hidden sibling of `out`, then puts it
+/// in place of `out` (an old `out` is removed first); on failure the
+/// half-built directory is removed and `out` is left as it was. Callers
+/// check beforehand whether an existing `out` may be replaced.
+pub fn write_dir_atomic<T, E: From<TableError>>(
+    out: &Path,
+    fill: impl FnOnce(&Path) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let tmp = tmp_sibling(out);
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| TableError::io(&tmp, e))?;
+    let value = match fill(&tmp) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let replace = || -> Result<()> {
+        if out.exists() {
+            std::fs::remove_dir_all(out).map_err(|e| TableError::io(out, e))?;
+        }
+        if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(p).map_err(|e| TableError::io(p, e))?;
+        }
+        std::fs::rename(&tmp, out).map_err(|e| TableError::io(out, e))
+    };
+    replace().inspect_err(|_| {
+        let _ = std::fs::remove_dir_all(&tmp);
+    })?;
+    Ok(value)
+}
+
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
 /// Rows handed to a column writer at once (a multiple of its 1024-row batches).

@@ -33,6 +33,9 @@ pub enum ValidateError {
     /// Writing the report failed.
     #[error("{0}")]
     Io(String),
+    /// Reading or writing a table or file failed.
+    #[error(transparent)]
+    Table(#[from] hepae_table::TableError),
 }
 
 /// Result of this crate.

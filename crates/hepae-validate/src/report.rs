@@ -282,86 +282,27 @@ document.body.dataset.imagesTotal = String(imgs.length);\
 document.body.dataset.imagesBroken = bad.join(' ');});</script>\n";
 
 /// Minimal Markdown-table-to-HTML for the report (our tables only).
+/// The report page: the Markdown tables, then every plot (PNG linking its SVG).
 fn html(s: &Summary, md: &str) -> String {
-    let esc = |t: &str| {
-        t.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let mut body = String::new();
-    let mut in_table = false;
-    for line in md.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            body += &format!("<h2>{}</h2>\n", esc(h));
-        } else if let Some(h) = line.strip_prefix("# ") {
-            body += &format!("<h1>{}</h1>\n", esc(h));
-        } else if line.starts_with('|') {
-            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-            if cells
-                .iter()
-                .all(|c| c.starts_with("---") || c.starts_with("---:"))
-            {
-                continue;
-            }
-            let tag = if in_table { "td" } else { "th" };
-            if !in_table {
-                body += "<table>\n";
-                in_table = true;
-            }
-            body += "<tr>";
-            for c in cells {
-                body += &format!("<{tag}>{}</{tag}>", esc(&c.replace('`', "")));
-            }
-            body += "</tr>\n";
-        } else {
-            if in_table {
-                body += "</table>\n";
-                in_table = false;
-            }
-            if !line.trim().is_empty() {
-                body += &format!("<p>{}</p>\n", esc(&line.replace('`', "")));
-            }
-        }
-    }
-    if in_table {
-        body += "</table>\n";
-    }
-    body += "<h2>Plots</h2>\n";
+    let mut extra = String::from("<h2>Plots</h2>\n");
     for p in s.plots.iter().filter(|p| p.ends_with(".png")) {
         let svg = p.replace(".png", ".svg");
-        body += &format!(
+        extra += &format!(
             "<figure><a href=\"{svg}\"><img src=\"{p}\" alt=\"{p}\" width=\"720\"></a><figcaption>{p} (<a href=\"{svg}\">SVG</a>)</figcaption></figure>\n"
         );
     }
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>hepae validation</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}th{{background:#eee}}figure{{display:inline-block;margin:8px}}</style></head>\n<body>\n{body}{IMAGE_CHECK}</body></html>\n"
-    )
+    extra += IMAGE_CHECK;
+    hepae_plot::markdown_page(md, "hepae validation", &extra)
 }
 
 pub(crate) fn write(out: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    let tmp = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-    let r = write_into(&tmp, s, inp);
-    if let Err(e) = r {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+    if out.exists() && !out.join("summary.json").is_file() {
+        return Err(ValidateError::Input(format!(
+            "{}: exists and is not a hepae report; refusing to replace it",
+            out.display()
+        )));
     }
-    if out.exists() {
-        if !out.join("summary.json").is_file() {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(ValidateError::Input(format!(
-                "{}: exists and is not a hepae report; refusing to replace it",
-                out.display()
-            )));
-        }
-        std::fs::remove_dir_all(out).map_err(|e| io(out, e))?;
-    }
-    std::fs::rename(&tmp, out).map_err(|e| io(out, e))
+    hepae_table::write_dir_atomic(out, |tmp| write_into(tmp, s, inp))
 }
 
 /// The histogram range of a variable: its 0.1% to 99.9% quantiles, and for

@@ -1,9 +1,25 @@
-//! The preprocess stage: cuts, all-zero columns and column drops on the flat table.
+//! Cuts, all-zero columns and column drops on a flat table that is already
+//! Parquet (the pipeline's preprocess stage): the same `Cut` and the same
+//! predicate as the cuts applied while reading ROOT files.
 
-use crate::config::PreprocessSection;
+use crate::Cut;
 use arrow_array::{Array, BooleanArray, RecordBatch};
-use hepae_ingest::Cut;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Cuts and column choices applied to the ingested table.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocess {
+    /// Inclusive range cuts `COLUMN:MIN:MAX`.
+    #[serde(default)]
+    pub cuts: Vec<String>,
+    /// Drop columns that are zero in every row after the cuts.
+    #[serde(default)]
+    pub drop_zero_columns: bool,
+    /// Columns to drop.
+    #[serde(default)]
+    pub drop_columns: Vec<String>,
+}
 
 /// What preprocessing did.
 #[derive(Debug, Clone, Serialize)]
@@ -23,7 +39,7 @@ pub struct PreprocessReport {
 /// Applies the section to a batch.
 pub fn apply(
     batch: &RecordBatch,
-    s: &PreprocessSection,
+    s: &Preprocess,
 ) -> Result<(RecordBatch, PreprocessReport), String> {
     let mut b = batch.clone();
     let rows_before = b.num_rows() as u64;
@@ -31,13 +47,13 @@ pub fn apply(
     for text in &s.cuts {
         let cut: Cut = text
             .parse()
-            .map_err(|e: hepae_ingest::IngestError| e.to_string())?;
+            .map_err(|e: crate::IngestError| e.to_string())?;
         let col = b
             .column_by_name(&cut.column)
             .ok_or_else(|| format!("cut '{text}': no column '{}' in the table", cut.column))?;
         let v = hepae_table::numeric_f64(col)
             .ok_or_else(|| format!("cut '{text}': column '{}' is not numeric", cut.column))?;
-        let mask = BooleanArray::from_iter(v.iter().map(|x| Some(*x >= cut.lo && *x <= cut.hi)));
+        let mask = BooleanArray::from_iter(v.iter().map(|x| Some(cut.keeps(*x))));
         b = arrow_select::filter::filter_record_batch(&b, &mask).map_err(|e| e.to_string())?;
         cuts.push((text.clone(), b.num_rows() as u64));
     }
