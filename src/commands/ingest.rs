@@ -77,7 +77,7 @@ fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
 }
 
 pub fn run(a: &IngestArgs) -> Result<()> {
-    let mut inputs = hepae_ingest::expand_inputs(&a.input).map_err(anyhow::Error::msg)?;
+    let mut inputs = hepae_ingest::expand_inputs(&a.input)?;
     let mut first_file_index = 0;
     let mut out = a.out.clone();
     if let Some(s) = &a.shard {

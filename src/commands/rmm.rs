@@ -78,7 +78,7 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
         .map(|s| parse_sample(s))
         .collect::<Result<Vec<_>>>()?;
     let t0 = std::time::Instant::now();
-    let batch = hepae_rmm::rmm_table(&samples, &a.tree, &cfg).map_err(anyhow::Error::msg)?;
+    let batch = hepae_rmm::rmm_table(&samples, &a.tree, &cfg)?;
     let meta = vec![("hepae.rmm".to_string(), serde_json::to_string(&cfg)?)];
     hepae_table::write_parquet_atomic(&batch, &a.out, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)?;
     if let Some(h) = &a.heatmap {
@@ -121,7 +121,7 @@ pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
         weight_column: a.weight_column.clone(),
         ..Default::default()
     };
-    let s = hepae_rmm::anomaly::run(&table, &cfg, &opts, &a.out).map_err(anyhow::Error::msg)?;
+    let s = hepae_rmm::anomaly::run(&table, &cfg, &opts, &a.out)?;
     print_anomaly(&s);
     eprintln!("outputs: {}", a.out.display());
     Ok(())

@@ -72,16 +72,18 @@ pub(crate) fn default_columns(tree: &Tree, collection: &str) -> Vec<(String, Str
 /// Expands glob patterns (each pattern's matches sorted, so every job of an
 /// array sees the same list); plain paths are kept as given, and missing ones
 /// fail later with their name. A pattern matching nothing is an error.
-pub fn expand_inputs(patterns: &[String]) -> std::result::Result<Vec<PathBuf>, String> {
+pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in patterns {
         if p.contains(['*', '?', '[']) {
             let mut hits: Vec<PathBuf> = glob::glob(p)
-                .map_err(|e| format!("bad glob pattern '{p}': {e}"))?
+                .map_err(|e| IngestError::Invalid(format!("bad glob pattern '{p}': {e}")))?
                 .filter_map(|r| r.ok())
                 .collect();
             if hits.is_empty() {
-                return Err(format!("{p}: no files match this pattern"));
+                return Err(IngestError::Invalid(format!(
+                    "{p}: no files match this pattern"
+                )));
             }
             hits.sort();
             out.extend(hits);

@@ -36,25 +36,35 @@ pub struct PreprocessReport {
     pub rows_after: u64,
 }
 
+fn invalid(m: String) -> crate::IngestError {
+    crate::IngestError::Invalid(m)
+}
+
 /// Applies the section to a batch.
 pub fn apply(
     batch: &RecordBatch,
     s: &Preprocess,
-) -> Result<(RecordBatch, PreprocessReport), String> {
+) -> crate::Result<(RecordBatch, PreprocessReport)> {
     let mut b = batch.clone();
     let rows_before = b.num_rows() as u64;
     let mut cuts = Vec::new();
     for text in &s.cuts {
-        let cut: Cut = text
-            .parse()
-            .map_err(|e: crate::IngestError| e.to_string())?;
-        let col = b
-            .column_by_name(&cut.column)
-            .ok_or_else(|| format!("cut '{text}': no column '{}' in the table", cut.column))?;
-        let v = hepae_table::numeric_f64(col)
-            .ok_or_else(|| format!("cut '{text}': column '{}' is not numeric", cut.column))?;
+        let cut: Cut = text.parse()?;
+        let col = b.column_by_name(&cut.column).ok_or_else(|| {
+            invalid(format!(
+                "cut '{text}': no column '{}' in the table",
+                cut.column
+            ))
+        })?;
+        let v = hepae_table::numeric_f64(col).ok_or_else(|| {
+            invalid(format!(
+                "cut '{text}': column '{}' is not numeric",
+                cut.column
+            ))
+        })?;
         let mask = BooleanArray::from_iter(v.iter().map(|x| Some(cut.keeps(*x))));
-        b = arrow_select::filter::filter_record_batch(&b, &mask).map_err(|e| e.to_string())?;
+        b = arrow_select::filter::filter_record_batch(&b, &mask)
+            .map_err(|e| invalid(format!("cut '{text}': {e}")))?;
         cuts.push((text.clone(), b.num_rows() as u64));
     }
     let mut dropped_zero_columns = Vec::new();
@@ -76,10 +86,14 @@ pub fn apply(
     }
     for c in &s.drop_columns {
         if b.schema().index_of(c).is_err() {
-            return Err(format!("drop_columns: no column '{c}' in the table"));
+            return Err(invalid(format!(
+                "drop_columns: no column '{c}' in the table"
+            )));
         }
     }
-    let out = b.project(&keep).map_err(|e| e.to_string())?;
+    let out = b
+        .project(&keep)
+        .map_err(|e| invalid(format!("columns: {e}")))?;
     let report = PreprocessReport {
         rows_before,
         cuts,

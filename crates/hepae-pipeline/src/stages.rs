@@ -298,7 +298,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
     let expanded: Vec<String> = ingest.inputs.iter().map(|p| expand_data(p)).collect();
     let inputs = hepae_ingest::expand_inputs(&expanded).map_err(|m| PipelineError::Stage {
         stage: "ingest".into(),
-        message: m,
+        message: m.to_string(),
     })?;
     let ingest_dir = root.join("ingest");
     let jets = ingest_dir.join("jets.parquet");
@@ -352,7 +352,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
         &[&k_ingest],
         |dir| {
             let b = hepae_table::read_parquet(&jets).map_err(s)?;
-            let (out, report) = hepae_ingest::preprocess::apply(&b, &pre)?;
+            let (out, report) = hepae_ingest::preprocess::apply(&b, &pre).map_err(s)?;
             hepae_table::write_parquet_atomic(&out, &table, &[], hepae_table::DEFAULT_ZSTD_LEVEL)
                 .map_err(s)?;
             hepae_table::write_json_atomic(&report, &dir.join("report.json")).map_err(s)?;
@@ -530,7 +530,7 @@ fn run_rmm(
     let table = rmm_dir.join("rmm.parquet");
     let cfg = serde_json::json!({"section": r, "files": file_stamps(&files)});
     let k_rmm = ctx.stage(Stage::Rmm, &rmm_dir, "rmm", cfg, &[], |dir| {
-        let b = hepae_rmm::rmm_table(&samples, &r.tree, &r.matrix)?;
+        let b = hepae_rmm::rmm_table(&samples, &r.tree, &r.matrix).map_err(s)?;
         let meta = vec![(
             "hepae.rmm".to_string(),
             serde_json::to_string(&r.matrix).map_err(s)?,
@@ -539,7 +539,8 @@ fn run_rmm(
             .map_err(s)?;
         // One event's matrix as a heat map, as in the thesis figures.
         let title = format!("RMM of event 0 ({})", samples[0].process);
-        hepae_rmm::heatmap_of_event(&b, &r.matrix, 0, &dir.join("rmm_event0.png"), &title)?;
+        hepae_rmm::heatmap_of_event(&b, &r.matrix, 0, &dir.join("rmm_event0.png"), &title)
+            .map_err(s)?;
         let side = hepae_rmm::rmm::size(&r.matrix);
         eprintln!("    {} events x {side}x{side} cells", b.num_rows());
         Ok(())
@@ -548,7 +549,7 @@ fn run_rmm(
     let cfg = serde_json::json!({"train": p.train, "anomaly": p.anomaly});
     ctx.stage(Stage::Anomaly, &an_dir, "anomaly", cfg, &[&k_rmm], |dir| {
         let b = hepae_table::read_parquet(&table).map_err(s)?;
-        let sum = hepae_rmm::anomaly::run(&b, &p.train, &p.anomaly, dir)?;
+        let sum = hepae_rmm::anomaly::run(&b, &p.train, &p.anomaly, dir).map_err(s)?;
         for roc in &sum.rocs {
             eprintln!("    AUC {} vs SM background: {:.4}", roc.signal, roc.auc);
         }

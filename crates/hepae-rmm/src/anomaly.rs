@@ -113,7 +113,7 @@ pub fn run(
     train_cfg: &hepae_train::TrainConfig,
     opts: &AnomalyOptions,
     out: &Path,
-) -> Result<AnomalySummary, String> {
+) -> crate::Result<AnomalySummary> {
     let schema = table.schema();
     let meta_cols = ["event", "process", "is_signal", "file_index"];
     let features: Vec<String> = schema
@@ -141,13 +141,12 @@ pub fn run(
         .collect();
     let weights: Vec<f64> = match &opts.weight_column {
         Some(c) => {
-            let m = hepae_table::from_batch(table, std::slice::from_ref(c))
-                .map_err(|e| e.to_string())?;
+            let m = hepae_table::from_batch(table, std::slice::from_ref(c))?;
             m.values.iter().map(|v| *v as f64).collect()
         }
         None => vec![1.0; table.num_rows()],
     };
-    let m = hepae_table::from_batch(table, &features).map_err(|e| e.to_string())?;
+    let m = hepae_table::from_batch(table, &features)?;
     let n = m.cols();
     // Seeded split of the background.
     let test: Vec<bool> = (0..m.rows)
@@ -182,14 +181,11 @@ pub fn run(
             progress: true,
             ..Default::default()
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     // Scored by the deterministic inference of the saved weights, as compression does.
-    let loaded = hepae_model::load(&model_dir).map_err(|e| e.to_string())?;
+    let loaded = hepae_model::load(&model_dir)?;
     // No activation after the latent layer: run the two halves separately.
-    let (encoder, decoder) = loaded
-        .networks("anomaly model")
-        .map_err(|e| e.to_string())?;
+    let (encoder, decoder) = loaded.networks("anomaly model")?;
     let mut x = m.values.clone();
     loaded.normalizer.apply(&mut x);
     let rec = decoder.forward(&encoder.forward(&x));
@@ -298,13 +294,10 @@ pub fn run(
             Arc::new(Float64Array::from(weights.clone())),
             Arc::new(Float64Array::from(score.clone())),
         ],
-    )
-    .map_err(|e| e.to_string())?;
-    hepae_table::write_parquet_atomic(&sb, &out.join("scores.parquet"), &[], 3)
-        .map_err(|e| e.to_string())?;
-    hepae_table::write_json_atomic(&summary, &out.join("summary.json"))
-        .map_err(|e| e.to_string())?;
-    plots(out, &score, &weights, &process, &signal, &eval, &summary).map_err(|e| e.to_string())?;
+    )?;
+    hepae_table::write_parquet_atomic(&sb, &out.join("scores.parquet"), &[], 3)?;
+    hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
+    plots(out, &score, &weights, &process, &signal, &eval, &summary)?;
     Ok(summary)
 }
 

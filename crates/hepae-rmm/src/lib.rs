@@ -5,9 +5,11 @@
 #![warn(missing_docs)]
 
 pub mod anomaly;
+mod error;
 pub mod rmm;
 mod table;
 
 pub use anomaly::{AnomalyOptions, AnomalySummary};
+pub use error::{Result, RmmError};
 pub use rmm::{ObjectType, RapidityForm, RmmConfig};
 pub use table::{heatmap_of_event, rmm_table, Sample};

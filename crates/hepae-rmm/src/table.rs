@@ -34,16 +34,16 @@ struct Jagged {
 }
 
 /// Reads one sample: per event the objects of every configured type and MET.
-fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> Result<Vec<Vec<f64>>, String> {
-    let file = RootFile::open(&s.path).map_err(|e| e.to_string())?;
-    let t = file.tree(tree).map_err(|e| e.to_string())?;
+fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Vec<f64>>> {
+    let file = RootFile::open(&s.path)?;
+    let t = file.tree(tree)?;
     let what = |b: &str| format!("{}: tree {tree}: no branch '{b}'", s.path.display());
-    let read = |names: &[String]| -> Result<Vec<hepae_root::Column>, String> {
+    let read = |names: &[String]| -> crate::Result<Vec<hepae_root::Column>> {
         let bs = names
             .iter()
             .map(|n| t.branch(n).ok_or_else(|| what(n)))
             .collect::<Result<Vec<_>, _>>()?;
-        file.read_branches(&t, &bs).map_err(|e| e.to_string())
+        Ok(file.read_branches(&t, &bs)?)
     };
     let split_b = cfg.types.contains(&ObjectType::Bjets);
     let mut coll: Vec<(&str, Jagged)> = Vec::new();
@@ -111,7 +111,7 @@ fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> Result<Vec<Vec<f64>>,
 
 /// Builds the RMM table of all samples: one float32 column per cell (named
 /// by `column_names`), then `event`, `process`, `is_signal`.
-pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> Result<RecordBatch, String> {
+pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> crate::Result<RecordBatch> {
     if cfg.n == 0 || cfg.types.is_empty() || cfg.sqrt_s.is_nan() || cfg.sqrt_s <= 0.0 {
         return Err("rmm: needs at least one object type, n >= 1 and sqrt_s > 0".into());
     }
@@ -146,7 +146,7 @@ pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> Result<Reco
     cols.push(Arc::new(Int64Array::from(event)));
     cols.push(Arc::new(StringArray::from(process)));
     cols.push(Arc::new(BooleanArray::from(signal)));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).map_err(|e| e.to_string())
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
 }
 
 /// Draws the matrix of row `row` of an RMM table (cells first, as
@@ -157,12 +157,17 @@ pub fn heatmap_of_event(
     row: usize,
     path: &std::path::Path,
     title: &str,
-) -> Result<(), String> {
+) -> crate::Result<()> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::Float32Type;
     let side = size(cfg);
     let values: Vec<f64> = (0..side * side)
         .map(|k| batch.column(k).as_primitive::<Float32Type>().value(row) as f64)
         .collect();
-    hepae_plot::heatmap(path, title, &crate::rmm::labels(cfg), &values).map_err(|e| e.to_string())
+    Ok(hepae_plot::heatmap(
+        path,
+        title,
+        &crate::rmm::labels(cfg),
+        &values,
+    )?)
 }

@@ -399,7 +399,7 @@ fn select_model(h: &Histogram, signal: SignalChoice) -> (Option<Fitted>, Vec<Can
 }
 
 /// Fits the peak in `values` within [lo, hi) using `bins` bins, trying every
-/// background and the signal shapes `signal` allows (see [`select_model`]).
+/// background and the signal shapes `signal` allows (the best by AIC, as `select_model` chooses).
 pub fn fit_peak(
     values: &[f64],
     window: &str,
