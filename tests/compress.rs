@@ -69,6 +69,29 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The manifest's entry of column `name`.
+fn manifest_column(m: &serde_json::Value, name: &str) -> serde_json::Value {
+    m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("manifest has no column {name}"))
+        .clone()
+}
+
+/// `hepae compress --data D --model M --out O` and any further flags.
+fn compress_args<'a>(
+    data: &'a str,
+    model: &'a str,
+    out: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut v = vec!["compress", "--data", data, "--model", model, "--out", out];
+    v.extend_from_slice(extra);
+    v
+}
+
 fn read(p: &Path) -> RecordBatch {
     hepae_table::read_parquet(p).unwrap()
 }
@@ -175,15 +198,7 @@ fn bounded_round_trip_keeps_schema_order_and_every_bound() {
     }
     // The manifest's error statistics are the real ones.
     let m = json(&art.join("manifest.json"));
-    let col = |n: &str| {
-        m["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let col = |n: &str| manifest_column(&m, n);
     let eta_worst = check("eta", 1e-3, inf);
     assert_eq!(col("eta")["max_abs_error"].as_f64().unwrap(), eta_worst);
     assert_eq!(
@@ -343,6 +358,11 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// `hepae decompress DIR --out OUT` fails (exit 2) naming every needle, and writes nothing.
+fn decompress_fails(dir: &Path, out: &Path, needles: &[&str]) {
+    fails_with(&["decompress", s(dir), "--out", s(out)], needles, out);
+}
+
 fn fails_with(args: &[&str], needles: &[&str], no_output: &Path) {
     let o = hepae(args);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -366,15 +386,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     let p = prepared();
     let good = compress("good.hepae", &["--bound", "eta:abs:1e-3"]);
     let other = p.dir.join("seven.hepae");
-    ok(&[
-        "compress",
-        "--data",
-        s(&p.jets),
-        "--model",
-        s(&p.model7),
-        "--out",
-        s(&other),
-    ]);
+    ok(&compress_args(s(&p.jets), s(&p.model7), s(&other), &[]));
     let work = tempfile::tempdir().unwrap();
     let case = |name: &str| {
         let d = work.path().join(name);
@@ -385,11 +397,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
 
     let d = case("missing");
     std::fs::remove_file(d.join("latent.parquet")).unwrap();
-    fails_with(
-        &["decompress", s(&d), "--out", s(&out)],
-        &["latent.parquet", "missing"],
-        &out,
-    );
+    decompress_fails(&d, &out, &["latent.parquet", "missing"]);
 
     let d = case("flipped");
     let f = d.join("residuals.parquet");
@@ -397,11 +405,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
     std::fs::write(&f, bytes).unwrap();
-    fails_with(
-        &["decompress", s(&d), "--out", s(&out)],
-        &["residuals.parquet", "checksum mismatch"],
-        &out,
-    );
+    decompress_fails(&d, &out, &["residuals.parquet", "checksum mismatch"]);
 
     let d = case("version");
     let mpath = d.join("manifest.json");
@@ -409,10 +413,10 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     m["format_version"] = 99.into();
     m["hepae_version"] = "9.9.9".into();
     std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
-    fails_with(
-        &["decompress", s(&d), "--out", s(&out)],
-        &["format version 99", "hepae 9.9.9", "reads version 2"],
+    decompress_fails(
+        &d,
         &out,
+        &["format version 99", "hepae 9.9.9", "reads version 2"],
     );
 
     // The 7-input model's weights in place of the 8-input one, checksums made to match.
@@ -422,17 +426,9 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     let mut m2 = json(&d.join("manifest.json"));
     m2["files"][st] = json(&other.join("manifest.json"))["files"][st].clone();
     std::fs::write(d.join("manifest.json"), serde_json::to_string(&m2).unwrap()).unwrap();
-    fails_with(
-        &["decompress", s(&d), "--out", s(&out)],
-        &["outputs 7 columns", "8 inputs"],
-        &out,
-    );
+    decompress_fails(&d, &out, &["outputs 7 columns", "8 inputs"]);
 
-    fails_with(
-        &["decompress", s(&p.model), "--out", s(&out)],
-        &["manifest.json", "not a hepae artifact"],
-        &out,
-    );
+    decompress_fails(&p.model, &out, &["manifest.json", "not a hepae artifact"]);
 
     // Compressing a table that lacks a model input names the column; no artifact appears.
     let narrow = work.path().join("narrow.parquet");
@@ -446,45 +442,17 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
     ));
     let art = work.path().join("narrow.hepae");
     fails_with(
-        &[
-            "compress",
-            "--data",
-            s(&narrow),
-            "--model",
-            s(&p.model),
-            "--out",
-            s(&art),
-        ],
+        &compress_args(s(&narrow), s(&p.model), s(&art), &[]),
         &["takes column 'mass'", "narrow.parquet"],
         &art,
     );
     fails_with(
-        &[
-            "compress",
-            "--data",
-            s(&p.jets),
-            "--model",
-            s(&p.model),
-            "--out",
-            s(&art),
-            "--bound",
-            "pt:rel:3",
-        ],
+        &compress_args(s(&p.jets), s(&p.model), s(&art), &["--bound", "pt:rel:3"]),
         &["rel must be in (0, 1)"],
         &art,
     );
     fails_with(
-        &[
-            "compress",
-            "--data",
-            s(&p.jets),
-            "--model",
-            s(&p.model),
-            "--out",
-            s(&art),
-            "--bound",
-            "ptt:abs:1",
-        ],
+        &compress_args(s(&p.jets), s(&p.model), s(&art), &["--bound", "ptt:abs:1"]),
         &["'ptt'"],
         &art,
     );
@@ -494,16 +462,7 @@ fn corrupt_or_mismatched_artifacts_are_refused() {
 fn integer_columns_round_or_stay_exact() {
     let dir = tempfile::tempdir().unwrap();
     let jets = dir.path().join("jets.parquet");
-    let nano = data_file("cms-opendata/nanoAOD_2015_CMS_Open_Data_ttbar.root");
-    let mut args = ingest_args(
-        &nano,
-        "Events",
-        "Jet",
-        "pt,eta,mass,nConstituents,jetId",
-        s(&jets),
-    );
-    args.extend(["--cut", "pt:15:8000"]);
-    ok(&args);
+    nano_jets("pt,eta,mass,nConstituents,jetId", &jets);
     let model = train(
         dir.path(),
         &jets,
@@ -511,19 +470,12 @@ fn integer_columns_round_or_stay_exact() {
         "model:\n  hidden: [16]\n  latent: 2\nepochs: 2\nbatch_size: 128\nbackend: cpu\n",
     );
     let art = dir.path().join("a.hepae");
-    ok(&[
-        "compress",
-        "--data",
+    ok(&compress_args(
         s(&jets),
-        "--model",
         s(&model),
-        "--out",
         s(&art),
-        "--bound",
-        "nConstituents:abs:0.4",
-        "--lossless",
-        "jetId",
-    ]);
+        &["--bound", "nConstituents:abs:0.4", "--lossless", "jetId"],
+    ));
     let restored = dir.path().join("r.parquet");
     ok(&["decompress", s(&art), "--out", s(&restored)]);
     let a = read(&jets);
@@ -572,15 +524,7 @@ fn bf16_latent_and_options_from_yaml() {
         f.metadata().get("hepae.dtype").map(String::as_str),
         Some("bfloat16")
     );
-    let col = |n: &str| {
-        m["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap()
-            .clone()
-    };
+    let col = |n: &str| manifest_column(&m, n);
     assert_eq!(
         col("mass")["bound"],
         serde_json::json!({"abs": 0.5, "rel": 0.05})

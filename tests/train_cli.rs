@@ -7,16 +7,7 @@ use common::*;
 fn train_writes_model_loss_history_and_plot() {
     let dir = tempfile::tempdir().unwrap();
     let jets = dir.path().join("jets.parquet");
-    let nano = data_file("cms-opendata/nanoAOD_2015_CMS_Open_Data_ttbar.root");
-    let mut args = ingest_args(
-        &nano,
-        "Events",
-        "Jet",
-        "pt,eta,phi,mass,nConstituents",
-        jets.to_str().unwrap(),
-    );
-    args.extend(["--cut", "pt:15:8000"]);
-    ok(&args);
+    nano_jets("pt,eta,phi,mass,nConstituents", &jets);
     let model = dir.path().join("model");
     let cfg = dir.path().join("train.yaml");
     std::fs::write(&cfg, "model:\n  kind: sae\n  hidden: [32, 16]\n  latent: 3\nepochs: 12\nbatch_size: 64\nlr: 0.003\nbackend: cpu\n").unwrap();

@@ -8,6 +8,13 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `hepae validate --original A --restored B --out O` and any further flags.
+fn validate_args<'a>(a: &'a str, b: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["validate", "--original", a, "--restored", b, "--out", out];
+    v.extend_from_slice(extra);
+    v
+}
+
 /// HEP2 stand-in jets of `input` (a file or glob) after the thesis cuts, in `out`.
 fn hep2_jets(input: &str, cols: &str, out: &Path) {
     let mut args = ingest_args(input, "Events", "GenJetAK8", cols, s(out));
@@ -23,17 +30,12 @@ fn self_validation_has_zero_residuals_and_finds_w_and_top_peaks() {
     let cols = "pt,eta,phi,mass,emEnergy,hadEnergy,invisibleEnergy,auxiliaryEnergy";
     hep2_jets(&input, cols, &jets);
     let report = dir.path().join("report");
-    ok(&[
-        "validate",
-        "--original",
+    ok(&validate_args(
         s(&jets),
-        "--restored",
         s(&jets),
-        "--latent",
-        "4",
-        "--out",
         s(&report),
-    ]);
+        &["--latent", "4"],
+    ));
     let sum = json(&report.join("summary.json"));
     for (name, v) in sum["max_abs_residual"]
         .as_array()
@@ -155,15 +157,7 @@ fn mismatched_tables_are_refused_without_output() {
     ));
     ok(&ingest_args(&input, "Events", "GenJetAK8", "pt,eta", s(&b)));
     let out = dir.path().join("report");
-    let o = hepae(&[
-        "validate",
-        "--original",
-        s(&a),
-        "--restored",
-        s(&b),
-        "--out",
-        s(&out),
-    ]);
+    let o = hepae(&validate_args(s(&a), s(&b), s(&out), &[]));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -171,17 +165,12 @@ fn mismatched_tables_are_refused_without_output() {
         "{err}"
     );
     assert!(!out.exists());
-    let o = hepae(&[
-        "validate",
-        "--original",
+    let o = hepae(&validate_args(
         s(&a),
-        "--restored",
         s(&a),
-        "--out",
         s(&out),
-        "--window",
-        "W:110:50",
-    ]);
+        &["--window", "W:110:50"],
+    ));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("LO < HI"));
 }
@@ -197,15 +186,7 @@ fn peak_fits_describe_the_peaks_and_agree_with_scipy() {
     let glob = data().join("pythia/hep2_slice_*.root");
     hep2_jets(glob.to_str().unwrap(), "pt,eta,phi,mass,emEnergy", &jets);
     let report = dir.path().join("report");
-    ok(&[
-        "validate",
-        "--original",
-        s(&jets),
-        "--restored",
-        s(&jets),
-        "--out",
-        s(&report),
-    ]);
+    ok(&validate_args(s(&jets), s(&jets), s(&report), &[]));
     let sum = json(&report.join("summary.json"));
     let fits: Vec<serde_json::Value> = sum["fits"]
         .as_array()

@@ -33,17 +33,8 @@ pub struct ValidateArgs {
     fit_bin_width: f64,
     /// Peak shapes of the fits: auto (Gaussian and Crystal Ball, the better
     /// fit wins), gaussian or crystal_ball.
-    #[arg(long, default_value = "auto", value_parser = parse_signal)]
+    #[arg(long, default_value = "auto")]
     fit_signal: SignalChoice,
-}
-
-fn parse_signal(s: &str) -> std::result::Result<SignalChoice, String> {
-    match s {
-        "auto" => Ok(SignalChoice::Auto),
-        "gaussian" => Ok(SignalChoice::Gaussian),
-        "crystal_ball" => Ok(SignalChoice::CrystalBall),
-        _ => Err(format!("'{s}': expected auto, gaussian or crystal_ball")),
-    }
 }
 
 pub fn run(a: &ValidateArgs) -> Result<()> {

@@ -97,3 +97,11 @@ pub fn ingest_report(args: &[&str]) -> serde_json::Value {
     let out = args[args.iter().position(|a| *a == "--out").expect("--out") + 1];
     json(Path::new(&format!("{out}.json")))
 }
+
+/// Ingests the jets with pt > 15 GeV of the shipped CMS ttbar NanoAOD file into `out`.
+pub fn nano_jets(cols: &str, out: &Path) {
+    let nano = data_file("cms-opendata/nanoAOD_2015_CMS_Open_Data_ttbar.root");
+    let mut args = ingest_args(&nano, "Events", "Jet", cols, out.to_str().unwrap());
+    args.extend(["--cut", "pt:15:8000"]);
+    ok(&args);
+}

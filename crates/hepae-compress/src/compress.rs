@@ -1,22 +1,16 @@
 //! `compress`: table + trained model -> artifact directory.
 
 use crate::latent::{dequantise, quantise, LatentDType};
-use crate::manifest::{
-    decode_hashed, file_entry, ColumnEntry, LatentEntry, Manifest, ModelEntry, Ratios, Sizes,
-    Storage, FORMAT, FORMAT_VERSION, MANIFEST,
-};
+use crate::manifest::{decode_hashed, ColumnEntry, Manifest, Storage, MANIFEST};
 use crate::quant::{encode, reconstruct, Bound, Code};
+use crate::write::{write_artifact, Parts};
 use crate::{column_f64, dtype_name, out_kind, CompressError, Result};
-use arrow_array::{
-    ArrayRef, Float16Array, Float32Array, Float64Array, Int32Array, RecordBatch, UInt16Array,
-    UInt32Array, UInt64Array, UInt8Array,
-};
-use arrow_schema::{DataType, Field, Schema};
-use hepae_model::{safetensors_bytes, ModelDir};
-use hepae_table::{write_parquet_atomic_with, ParquetOptions, LABEL_COLUMNS};
+use arrow_array::{ArrayRef, Int32Array, RecordBatch};
+use arrow_schema::{DataType, Field};
+use hepae_table::LABEL_COLUMNS;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -62,56 +56,6 @@ fn check_replaceable(out: &Path) -> Result<()> {
         "{}: exists and is not a hepae artifact; refusing to replace it",
         out.display()
     )))
-}
-
-/// Writes the latent space (column-major `z0..`) in the stored dtype
-/// (`codes`: the quantised dtypes' codes per dimension).
-fn latent_batch(
-    z: &[f32],
-    width: usize,
-    dtype: LatentDType,
-    codes: &[Vec<u32>],
-) -> Result<RecordBatch> {
-    let rows = z.len() / width.max(1);
-    let mut fields = Vec::new();
-    let mut cols: Vec<ArrayRef> = Vec::new();
-    for k in 0..width {
-        let col = (0..rows).map(|i| z[i * width + k]);
-        let name = format!("z{k}");
-        match dtype {
-            LatentDType::Q8 => {
-                fields.push(Field::new(name, DataType::UInt8, false));
-                cols.push(Arc::new(UInt8Array::from_iter_values(
-                    codes[k].iter().map(|&c| c as u8),
-                )));
-            }
-            LatentDType::Q16 => {
-                fields.push(Field::new(name, DataType::UInt16, false));
-                cols.push(Arc::new(UInt16Array::from_iter_values(
-                    codes[k].iter().map(|&c| c as u16),
-                )));
-            }
-            LatentDType::F32 => {
-                fields.push(Field::new(name, DataType::Float32, false));
-                cols.push(Arc::new(Float32Array::from_iter_values(col)));
-            }
-            LatentDType::F16 => {
-                fields.push(Field::new(name, DataType::Float16, false));
-                cols.push(Arc::new(Float16Array::from_iter_values(
-                    col.map(half::f16::from_f32),
-                )));
-            }
-            LatentDType::Bf16 => {
-                let meta = HashMap::from([("hepae.dtype".to_string(), "bfloat16".to_string())]);
-                fields.push(Field::new(name, DataType::UInt16, false).with_metadata(meta));
-                cols.push(Arc::new(UInt16Array::from_iter_values(
-                    col.map(|v| half::bf16::from_f32(v).to_bits()),
-                )));
-            }
-        }
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
-        .map_err(|e| CompressError::Io(format!("latent table: {e}")))
 }
 
 struct ColumnCodes {
@@ -172,21 +116,42 @@ pub fn compress(
     opts: &CompressOptions,
 ) -> Result<Manifest> {
     check_replaceable(out)?;
-    let input = |m: String| CompressError::Input(format!("{}: {m}", data.display()));
-    let batch = hepae_table::read_parquet(data).map_err(|e| CompressError::Input(e.to_string()))?;
-    let loaded =
-        hepae_model::load(model_dir).map_err(|e| CompressError::Artifact(format!("model: {e}")))?;
-    let meta = &loaded.meta;
-    let schema = batch.schema();
-    let rows = batch.num_rows();
+    let batch = hepae_table::read_parquet(data)?;
+    let loaded = hepae_model::load(model_dir)?;
+    check_columns(data, model_dir, &batch, &loaded.meta.columns, opts)?;
+    let latent = encode_latent(data, model_dir, &batch, &loaded, opts.latent_dtype)?;
+    let coded = code_columns(data, &batch, &loaded.meta.columns, &latent.x_hat, opts)?;
+    let (enc_layers, dec_layers) = hepae_model::layer_names(loaded.meta.config.model.hidden.len());
+    let parts = Parts {
+        data,
+        model_dir,
+        batch: &batch,
+        loaded: &loaded,
+        latent: &latent,
+        coded,
+        opts,
+        layers: (enc_layers, dec_layers),
+    };
+    hepae_table::write_dir_atomic(out, |tmp| write_artifact(tmp, parts))
+}
 
-    // Which columns go through the model.
-    for c in &meta.columns {
+/// Every column the model, `--lossless` and `--bound` name exists, and each
+/// bound is valid.
+fn check_columns(
+    data: &Path,
+    model_dir: &Path,
+    batch: &RecordBatch,
+    inputs: &[String],
+    opts: &CompressOptions,
+) -> Result<()> {
+    let input = |m: String| CompressError::Input(format!("{}: {m}", data.display()));
+    let schema = batch.schema();
+    for c in inputs {
         if schema.index_of(c).is_err() {
             return Err(input(format!(
                 "the model in {} takes column '{c}' (its inputs: {}), which the table lacks",
                 model_dir.display(),
-                meta.columns.join(", ")
+                inputs.join(", ")
             )));
         }
     }
@@ -203,28 +168,44 @@ pub fn compress(
         }
         b.validate(c).map_err(input)?;
     }
-    let modelled = |name: &str| {
-        meta.columns.iter().any(|c| c == name)
-            && !opts.lossless.iter().any(|c| c == name)
-            && !LABEL_COLUMNS.contains(&name)
-    };
+    Ok(())
+}
 
-    let tensors = &loaded.tensors;
-    let cfg = &meta.config;
-    let (enc_layers, dec_layers) = hepae_model::layer_names(cfg.model.hidden.len());
+/// The stored latent space and the decoder's output from it.
+pub(crate) struct Latent {
+    /// Row-major latent values as decompression rebuilds them.
+    pub z: Vec<f32>,
+    /// Latent width.
+    pub width: usize,
+    /// Quantisation grid per dimension (quantised dtypes only).
+    pub quant: Vec<[f32; 2]>,
+    /// Codes per dimension (quantised dtypes only).
+    pub codes: Vec<Vec<u32>>,
+    /// Decoder output, row-major over the model's inputs.
+    pub x_hat: Vec<f32>,
+    /// Checksum of `x_hat`.
+    pub decoder_sha256: String,
+}
+
+/// Encodes the model's inputs, rounds the latent to its stored dtype and
+/// decodes it exactly as decompression will.
+fn encode_latent(
+    data: &Path,
+    model_dir: &Path,
+    batch: &RecordBatch,
+    loaded: &hepae_model::Model,
+    dtype: LatentDType,
+) -> Result<Latent> {
     let (encoder, decoder) = loaded.networks(&model_dir.display().to_string())?;
-
-    let matrix =
-        hepae_table::from_batch(&batch, &meta.columns).map_err(|e| input(e.to_string()))?;
-    let n = meta.columns.len();
+    let matrix = hepae_table::from_batch(batch, &loaded.meta.columns)
+        .map_err(|e| CompressError::Input(format!("{}: {e}", data.display())))?;
     let mut x = matrix.values;
     loaded.normalizer.apply(&mut x);
     let mut z = encoder.forward(&x);
     drop(x);
     let width = encoder.outputs();
-    z.iter_mut()
-        .for_each(|v| *v = opts.latent_dtype.round_trip(*v));
-    let (quant, codes) = match opts.latent_dtype.max_code() {
+    z.iter_mut().for_each(|v| *v = dtype.round_trip(*v));
+    let (quant, codes) = match dtype.max_code() {
         Some(max) => {
             let (q, codes) = quantise(&z, width, max);
             // The decoder must see exactly what decompression will rebuild.
@@ -238,57 +219,79 @@ pub fn compress(
         None => (Vec::new(), Vec::new()),
     };
     let (x_hat, decoder_sha256) = decode_hashed(&decoder, &loaded.normalizer, &z);
+    Ok(Latent {
+        z,
+        width,
+        quant,
+        codes,
+        x_hat,
+        decoder_sha256,
+    })
+}
 
-    // Residual codes of bounded columns; error statistics of all modelled ones.
-    let mut columns = Vec::new();
-    let mut residual_fields = Vec::new();
-    let mut residual_cols: Vec<ArrayRef> = Vec::new();
-    let mut escapes: Vec<(u32, u64, f64)> = Vec::new();
-    let mut passthrough_idx = Vec::new();
+/// Per-column results: manifest entries, residual codes, escapes and the
+/// columns stored as they are.
+pub(crate) struct Coded {
+    /// One entry per table column, in table order.
+    pub columns: Vec<ColumnEntry>,
+    /// Residual codes of the bounded modelled columns.
+    pub residual_fields: Vec<Field>,
+    /// The codes, matching `residual_fields`.
+    pub residual_cols: Vec<ArrayRef>,
+    /// (column index, row, exact value) where no code meets the bound.
+    pub escapes: Vec<(u32, u64, f64)>,
+    /// Table indices of the lossless columns.
+    pub passthrough_idx: Vec<usize>,
+}
+
+/// Codes every modelled column against `x_hat` and lists the lossless ones.
+fn code_columns(
+    data: &Path,
+    batch: &RecordBatch,
+    inputs: &[String],
+    x_hat: &[f32],
+    opts: &CompressOptions,
+) -> Result<Coded> {
+    let input = |m: String| CompressError::Input(format!("{}: {m}", data.display()));
+    let modelled = |name: &str| {
+        inputs.iter().any(|c| c == name)
+            && !opts.lossless.iter().any(|c| c == name)
+            && !LABEL_COLUMNS.contains(&name)
+    };
+    let mut out = Coded {
+        columns: Vec::new(),
+        residual_fields: Vec::new(),
+        residual_cols: Vec::new(),
+        escapes: Vec::new(),
+        passthrough_idx: Vec::new(),
+    };
+    let schema = batch.schema();
     for (ci, f) in schema.fields().iter().enumerate() {
         let name = f.name();
-        let col = batch.column(ci);
         if !modelled(name) {
-            passthrough_idx.push(ci);
-            columns.push(ColumnEntry {
-                name: name.clone(),
-                dtype: dtype_name(f.data_type())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| f.data_type().to_string()),
-                storage: Storage::Lossless,
-                bound: None,
-                max_abs_error: 0.0,
-                escapes: 0,
-                nonzero_codes: 0,
-            });
+            out.passthrough_idx.push(ci);
+            out.columns.push(lossless_entry(f));
             continue;
         }
         let dtype = dtype_name(f.data_type())
             .ok_or_else(|| input(format!("column '{name}' has type {}", f.data_type())))?;
-        let values = column_f64(col).expect("numeric");
-        if matches!(dtype, "int64" | "uint64") {
-            if let Some(i) = values
-                .iter()
-                .position(|v| v.abs() > 9_007_199_254_740_992.0)
-            {
-                return Err(input(format!(
-                    "column '{name}' row {i}: {dtype} value beyond 2^53 cannot be modelled exactly; mark it lossless"
-                )));
-            }
-        }
+        let values = column_f64(batch.column(ci)).expect("numeric");
+        check_exact_integers(&values, name, dtype).map_err(input)?;
         let bound = match (opts.bounds.get(name.as_str()), opts.bounds.get("*")) {
             (Some(a), Some(b)) => Some(a.merge(*b)),
             (a, b) => a.or(b).copied(),
         };
-        let j = meta.columns.iter().position(|c| c == name).unwrap();
-        let coded = code_column(&values, &x_hat, n, j, dtype, bound.as_ref());
+        let j = inputs.iter().position(|c| c == name).unwrap();
+        let coded = code_column(&values, x_hat, inputs.len(), j, dtype, bound.as_ref());
         if let Some(codes) = coded.codes {
-            residual_fields.push(Field::new(name.clone(), DataType::Int32, false));
-            residual_cols.push(Arc::new(Int32Array::from(codes)));
+            out.residual_fields
+                .push(Field::new(name.clone(), DataType::Int32, false));
+            out.residual_cols.push(Arc::new(Int32Array::from(codes)));
         }
-        let cidx = columns.len() as u32;
-        escapes.extend(coded.escapes.iter().map(|(r, v)| (cidx, *r, *v)));
-        columns.push(ColumnEntry {
+        let cidx = out.columns.len() as u32;
+        out.escapes
+            .extend(coded.escapes.iter().map(|(r, v)| (cidx, *r, *v)));
+        out.columns.push(ColumnEntry {
             name: name.clone(),
             dtype: dtype.into(),
             storage: Storage::Model,
@@ -298,218 +301,37 @@ pub fn compress(
             nonzero_codes: coded.nonzero,
         });
     }
-
-    // Write everything into a temporary directory, renamed into place when complete.
-    hepae_table::write_dir_atomic(out, |tmp| -> Result<Manifest> {
-        std::fs::create_dir_all(tmp.join("model")).map_err(|e| CompressError::io(tmp, e))?;
-        let ing = |e: hepae_table::TableError| CompressError::Io(e.to_string());
-        let plain = ParquetOptions::zstd(opts.zstd_level);
-        write_parquet_atomic_with(
-            &latent_batch(&z, width, opts.latent_dtype, &codes)?,
-            &tmp.join("latent.parquet"),
-            &[],
-            &ParquetOptions {
-                byte_stream_split: true,
-                ..plain
-            },
-        )
-        .map_err(ing)?;
-        if !residual_cols.is_empty() {
-            let rb = RecordBatch::try_new(Arc::new(Schema::new(residual_fields)), residual_cols)
-                .map_err(|e| CompressError::Io(e.to_string()))?;
-            // Codes are small integers: dictionary + RLE before zstd.
-            let opts_dict = ParquetOptions {
-                dictionary: true,
-                ..plain
-            };
-            write_parquet_atomic_with(&rb, &tmp.join("residuals.parquet"), &[], &opts_dict)
-                .map_err(ing)?;
-        }
-        if !escapes.is_empty() {
-            let eb = RecordBatch::try_new(
-                Arc::new(Schema::new(vec![
-                    Field::new("column", DataType::UInt32, false),
-                    Field::new("row", DataType::UInt64, false),
-                    Field::new("value", DataType::Float64, false),
-                ])),
-                vec![
-                    Arc::new(UInt32Array::from_iter_values(escapes.iter().map(|e| e.0))),
-                    Arc::new(UInt64Array::from_iter_values(escapes.iter().map(|e| e.1))),
-                    Arc::new(Float64Array::from_iter_values(escapes.iter().map(|e| e.2))),
-                ],
-            )
-            .map_err(|e| CompressError::Io(e.to_string()))?;
-            write_parquet_atomic_with(&eb, &tmp.join("escapes.parquet"), &[], &plain)
-                .map_err(ing)?;
-        }
-        if !passthrough_idx.is_empty() {
-            let pb = batch
-                .project(&passthrough_idx)
-                .map_err(|e| CompressError::Io(e.to_string()))?;
-            write_parquet_atomic_with(&pb, &tmp.join("passthrough.parquet"), &[], &plain)
-                .map_err(ing)?;
-        }
-        let md = ModelDir(model_dir.to_path_buf());
-        for (src, name) in [
-            (md.config(), "config.json"),
-            (md.normalizer(), "normalizer.json"),
-            (md.weights(), "model.bpk"),
-        ] {
-            std::fs::copy(&src, tmp.join("model").join(name))
-                .map_err(|e| CompressError::io(&src, e))?;
-        }
-        let st_meta = HashMap::from([
-            (
-                "producer".to_string(),
-                format!("hepae {}", env!("CARGO_PKG_VERSION")),
-            ),
-            (
-                "kind".to_string(),
-                serde_json::to_string(&cfg.model.kind).unwrap(),
-            ),
-            (
-                "activation".to_string(),
-                serde_json::to_string(&cfg.model.activation).unwrap(),
-            ),
-            (
-                "inputs".to_string(),
-                serde_json::to_string(&meta.columns).unwrap(),
-            ),
-            (
-                "layout".to_string(),
-                "weight [out, in] as torch.nn.Linear".to_string(),
-            ),
-        ]);
-        let st = safetensors_bytes(tensors, st_meta)
-            .map_err(|e| CompressError::Io(format!("safetensors: {e}")))?;
-        let st_path = tmp.join("model/model.safetensors");
-        std::fs::write(&st_path, st).map_err(|e| CompressError::io(&st_path, e))?;
-
-        // Sizes and checksums from the files on disk.
-        let mut files = BTreeMap::new();
-        for name in [
-            "latent.parquet",
-            "residuals.parquet",
-            "escapes.parquet",
-            "passthrough.parquet",
-            "model/config.json",
-            "model/normalizer.json",
-            "model/model.bpk",
-            "model/model.safetensors",
-        ] {
-            let p = tmp.join(name);
-            if p.is_file() {
-                files.insert(name.to_string(), file_entry(&p)?);
-            }
-        }
-        let size = |names: &[&str]| -> u64 {
-            files
-                .iter()
-                .filter(|(k, _)| names.iter().any(|n| k.starts_with(n)))
-                .map(|(_, v)| v.bytes)
-                .sum()
-        };
-        let (gzip9_raw, zstd_parquet) = baselines(&batch, opts.zstd_level)?;
-        let numeric_cols = schema
-            .fields()
-            .iter()
-            .filter(|f| dtype_name(f.data_type()).is_some())
-            .count() as u64;
-        let mut sizes = Sizes {
-            raw_float32: rows as u64 * numeric_cols * 4,
-            latent: size(&["latent.parquet"]),
-            model: size(&["model/"]),
-            residuals: size(&["residuals.parquet", "escapes.parquet"]),
-            passthrough: size(&["passthrough.parquet"]),
-            manifest: 0,
-            artifact: 0,
-            gzip9_raw,
-            zstd_parquet,
-        };
-        let mut manifest = Manifest {
-            format: FORMAT.into(),
-            format_version: FORMAT_VERSION,
-            hepae_version: env!("CARGO_PKG_VERSION").into(),
-            source: data.display().to_string(),
-            rows: rows as u64,
-            columns,
-            model: ModelEntry {
-                inputs: meta.columns.clone(),
-                decoder_layers: dec_layers,
-                encoder_layers: enc_layers,
-                train_config: cfg.clone(),
-            },
-            normalizer: loaded.normalizer.clone(),
-            latent: LatentEntry {
-                dtype: opts.latent_dtype,
-                width,
-                quant,
-            },
-            decoder_sha256,
-            files,
-            sizes: Sizes::default(),
-            ratios: Ratios::default(),
-        };
-        // The manifest counts itself: iterate until its size is stable; if
-        // the digits oscillate, reserve room and pad with JSON whitespace.
-        let others: u64 = manifest.files.values().map(|f| f.bytes).sum();
-        let mut render = |size: u64| {
-            sizes.manifest = size;
-            sizes.artifact = others + size;
-            manifest.sizes = sizes.clone();
-            manifest.ratios = ratios(&sizes);
-            serde_json::to_string_pretty(&manifest).unwrap()
-        };
-        let mut size = 0u64;
-        let mut text = render(size);
-        for _ in 0..10 {
-            if text.len() as u64 + 1 == size {
-                break;
-            }
-            size = text.len() as u64 + 1;
-            text = render(size);
-        }
-        if text.len() as u64 + 1 != size {
-            size = text.len() as u64 + 64;
-            text = render(size);
-        }
-        let pad = (size as usize).saturating_sub(text.len() + 1);
-        let text = format!("{text}{}\n", " ".repeat(pad));
-        let mp = tmp.join(MANIFEST);
-        std::fs::write(&mp, &text).map_err(|e| CompressError::io(&mp, e))?;
-        if std::fs::metadata(&mp).map(|m| m.len()).unwrap_or(0) != manifest.sizes.manifest {
-            return Err(CompressError::Io(format!(
-                "{}: manifest size did not settle",
-                mp.display()
-            )));
-        }
-        Ok(manifest)
-    })
+    Ok(out)
 }
 
-fn ratios(s: &Sizes) -> Ratios {
-    let r = |d: u64| {
-        if d > 0 {
-            s.raw_float32 as f64 / d as f64
-        } else {
-            0.0
-        }
-    };
-    Ratios {
-        r: r(s.latent),
-        r_star: r(s.artifact),
-        gzip9: r(s.gzip9_raw),
-        zstd_parquet: r(s.zstd_parquet),
+/// The manifest entry of a column stored as it is.
+fn lossless_entry(f: &Field) -> ColumnEntry {
+    ColumnEntry {
+        name: f.name().clone(),
+        dtype: dtype_name(f.data_type())
+            .map(str::to_string)
+            .unwrap_or_else(|| f.data_type().to_string()),
+        storage: Storage::Lossless,
+        bound: None,
+        max_abs_error: 0.0,
+        escapes: 0,
+        nonzero_codes: 0,
     }
 }
 
-/// gzip -9 of the raw float32 table, and the whole table as lossless zstd
-/// Parquet at the same level as the artifact.
-fn baselines(batch: &RecordBatch, zstd_level: i32) -> Result<(u64, u64)> {
-    let (gz, pq) = rayon::join(
-        || hepae_table::gzip9_of_raw_float32(batch),
-        || hepae_table::parquet_bytes(batch, &ParquetOptions::zstd(zstd_level)).map(|b| b.len()),
-    );
-    let pq = pq.map_err(|e| CompressError::Io(e.to_string()))?;
-    Ok((gz.1, pq as u64))
+/// A 64-bit integer column beyond 2^53 cannot pass through f64 exactly.
+fn check_exact_integers(
+    values: &[f64],
+    name: &str,
+    dtype: &str,
+) -> std::result::Result<(), String> {
+    if !matches!(dtype, "int64" | "uint64") {
+        return Ok(());
+    }
+    match values.iter().position(|v| v.abs() > 9_007_199_254_740_992.0) {
+        Some(i) => Err(format!(
+            "column '{name}' row {i}: {dtype} value beyond 2^53 cannot be modelled exactly; mark it lossless"
+        )),
+        None => Ok(()),
+    }
 }

@@ -1,19 +1,33 @@
 //! Errors of compression and decompression.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Errors of compression and decompression.
 #[derive(Debug, thiserror::Error)]
 pub enum CompressError {
-    /// Bad input table or options.
+    /// Bad input table or options (the message names the file and column).
     #[error("{0}")]
     Input(String),
     /// A missing, corrupt or mismatched artifact or model.
     #[error("{0}")]
     Artifact(String),
-    /// Reading or writing failed.
-    #[error("{0}")]
-    Io(String),
+    /// Assembling an Arrow table failed.
+    #[error("{what}: {source}")]
+    Arrow {
+        /// Which table.
+        what: &'static str,
+        /// arrow's error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// oxyroot could not write the ROOT file (it reports by message or panic).
+    #[error("{}: writing ROOT: {message}", path.display())]
+    RootWrite {
+        /// File concerned.
+        path: PathBuf,
+        /// oxyroot's message.
+        message: String,
+    },
     /// Reading or writing a table or file failed.
     #[error(transparent)]
     Table(#[from] hepae_table::TableError),
@@ -23,8 +37,13 @@ pub enum CompressError {
 }
 
 impl CompressError {
-    pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> CompressError {
-        CompressError::Io(format!("{}: {e}", path.display()))
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> CompressError {
+        // One owner for file errors: the table crate's.
+        CompressError::Table(hepae_table::TableError::io(path, source))
+    }
+
+    pub(crate) fn arrow(what: &'static str, source: arrow_schema::ArrowError) -> CompressError {
+        CompressError::Arrow { what, source }
     }
 }
 

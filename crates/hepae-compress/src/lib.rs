@@ -26,6 +26,7 @@ mod latent;
 pub mod manifest;
 pub mod quant;
 mod root_out;
+mod write;
 
 pub use columns::dtype_name;
 pub use compress::{compress, CompressOptions};

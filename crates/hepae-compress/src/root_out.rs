@@ -78,8 +78,8 @@ pub fn write_root_atomic(batch: &RecordBatch, path: &Path, tree: &str) -> Result
             .unwrap_or_else(|| "oxyroot panicked".into()),
     };
     let _ = std::fs::remove_file(&tmp);
-    Err(CompressError::Io(format!(
-        "{}: writing ROOT: {err}",
-        path.display()
-    )))
+    Err(CompressError::RootWrite {
+        path: path.to_path_buf(),
+        message: err,
+    })
 }

@@ -158,6 +158,73 @@ pub(crate) fn plan(
     spec: &IngestSpec,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<(Plan, Held)> {
+    let inputs = open_inputs(spec)?;
+    let names = inputs[0].cols.clone();
+    let need = needed_columns(spec, &names)?;
+    let mut cols = read_needed(&inputs, &need, progress)?;
+    let offsets = file_offsets(spec, &inputs, &mut cols)?;
+    let reports: Vec<FileReport> = inputs
+        .iter()
+        .zip(&offsets)
+        .map(|(inp, o)| FileReport {
+            path: inp.path.display().to_string(),
+            events: inp.tree.entries.max(0) as u64,
+            rows: *o.last().unwrap(),
+        })
+        .collect();
+    let rows_before: u64 = reports.iter().map(|r| r.rows).sum();
+    let mut keeps: Vec<Vec<bool>> = reports
+        .iter()
+        .map(|r| vec![true; r.rows as usize])
+        .collect();
+    let nonfinite = drop_nonfinite(spec, &inputs, &cols, &offsets, &mut keeps)?;
+    let cut_reports = apply_cuts(spec, &names, &cols, &offsets, &mut keeps);
+    let rows_after = keeps.iter().flatten().filter(|k| **k).count() as u64;
+    if rows_after == 0 {
+        return Err(IngestError::Invalid(format!(
+            "empty selection: none of the {rows_before} {} objects pass the cuts",
+            spec.collection
+        )));
+    }
+    let runs: Vec<_> = keeps.par_iter().map(|k| hepae_root::kept_runs(k)).collect();
+    // What has been read is cut now (the file's columns may depend on it).
+    let mut held: Held = cols
+        .into_iter()
+        .map(|per_file| per_file.into_iter().map(|c| c.map(|c| c.values)).collect())
+        .collect();
+    held.par_iter_mut().for_each(|per_file| {
+        for (v, r) in per_file.iter_mut().zip(&runs) {
+            if let Some(v) = v {
+                v.retain_runs(r);
+            }
+        }
+    });
+    let (schema, columns) = schema_of(&names, &inputs[0].dtypes);
+    let report = IngestReport {
+        hepae_version: env!("CARGO_PKG_VERSION").into(),
+        tree: spec.tree.clone(),
+        collection: spec.collection.clone(),
+        inputs: reports,
+        columns,
+        rows_before_cuts: rows_before,
+        rows_nonfinite_dropped: nonfinite,
+        cuts: cut_reports,
+        rows_after_cuts: rows_after,
+        dropped_zero_columns: Vec::new(),
+    };
+    let plan = Plan {
+        inputs,
+        offsets,
+        runs,
+        schema,
+        report,
+    };
+    Ok((plan, held))
+}
+
+/// Opens every input in parallel; column names and types must agree
+/// between files.
+fn open_inputs(spec: &IngestSpec) -> Result<Vec<Input>> {
     if spec.inputs.is_empty() {
         return Err(IngestError::Invalid("no input files".into()));
     }
@@ -168,7 +235,6 @@ pub(crate) fn plan(
         .collect::<Vec<Result<_>>>()
         .into_iter()
         .collect::<Result<Vec<Input>>>()?;
-    // Column names and types must agree between files.
     for inp in inputs.iter().skip(1) {
         let same = inp
             .cols
@@ -184,9 +250,13 @@ pub(crate) fn plan(
             )));
         }
     }
-    let names = inputs[0].cols.clone();
-    let ncols = names.len();
-    let mut need = vec![false; ncols];
+    Ok(inputs)
+}
+
+/// Which columns must be read before the rows are chosen: the first (for
+/// the offsets), those the cuts name, and all of them when NaN/Inf rows go.
+fn needed_columns(spec: &IngestSpec, names: &[(String, String)]) -> Result<Vec<bool>> {
+    let mut need = vec![false; names.len()];
     need[0] = true;
     for cut in &spec.cuts {
         match names.iter().position(|(n, _)| *n == cut.column) {
@@ -209,10 +279,23 @@ pub(crate) fn plan(
     if spec.drop_nonfinite {
         need.fill(true);
     }
+    Ok(need)
+}
+
+/// Columns read so far, `[column][file]`.
+type Read = Vec<Vec<Option<Column>>>;
+
+/// Reads the needed (file, column) pairs in parallel; errors are reported
+/// in file order.
+fn read_needed(
+    inputs: &[Input],
+    need: &[bool],
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Read> {
+    let ncols = need.len();
     let total = (inputs.len() * ncols) as u64;
     let done = AtomicU64::new(0);
     let tick = || progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-    // Read per (file, column), in parallel; errors reported in file order.
     let jobs: Vec<(usize, usize)> = (0..inputs.len())
         .flat_map(|fi| (0..ncols).filter(|ci| need[*ci]).map(move |ci| (fi, ci)))
         .collect();
@@ -224,12 +307,18 @@ pub(crate) fn plan(
             c
         })
         .collect();
-    let mut cols: Vec<Vec<Option<Column>>> = (0..ncols)
+    let mut cols: Read = (0..ncols)
         .map(|_| (0..inputs.len()).map(|_| None).collect())
         .collect();
     for (&(fi, ci), c) in jobs.iter().zip(read) {
         cols[ci][fi] = Some(c?);
     }
+    Ok(cols)
+}
+
+/// Per file, the collection's per-event offsets (from the first column),
+/// with every other read column checked against them.
+fn file_offsets(spec: &IngestSpec, inputs: &[Input], cols: &mut Read) -> Result<Vec<Vec<u64>>> {
     let mut offsets = Vec::with_capacity(inputs.len());
     for (fi, inp) in inputs.iter().enumerate() {
         let c0 = cols[0][fi].as_mut().unwrap();
@@ -241,22 +330,19 @@ pub(crate) fn plan(
             }
         }
     }
-    let reports: Vec<FileReport> = inputs
-        .iter()
-        .zip(&offsets)
-        .map(|(inp, o)| FileReport {
-            path: inp.path.display().to_string(),
-            events: inp.tree.entries.max(0) as u64,
-            rows: *o.last().unwrap(),
-        })
-        .collect();
-    let rows_before: u64 = reports.iter().map(|r| r.rows).sum();
-    let mut keeps: Vec<Vec<bool>> = reports
-        .iter()
-        .map(|r| vec![true; r.rows as usize])
-        .collect();
-    // Non-finite values: fail, or drop and report. Scanned in parallel,
-    // reported in input order.
+    Ok(offsets)
+}
+
+/// Non-finite values: fail, or drop the rows and count them. Scanned in
+/// parallel, reported in input order.
+fn drop_nonfinite(
+    spec: &IngestSpec,
+    inputs: &[Input],
+    cols: &Read,
+    offsets: &[Vec<u64>],
+    keeps: &mut [Vec<bool>],
+) -> Result<u64> {
+    let ncols = cols.len();
     let mut nonfinite = 0u64;
     let bad: Vec<Vec<Option<Vec<usize>>>> = (0..inputs.len())
         .into_par_iter()
@@ -283,6 +369,17 @@ pub(crate) fn plan(
             }
         }
     }
+    Ok(nonfinite)
+}
+
+/// Applies the cuts in order, recording the rows left after each.
+fn apply_cuts(
+    spec: &IngestSpec,
+    names: &[(String, String)],
+    cols: &Read,
+    offsets: &[Vec<u64>],
+    keeps: &mut [Vec<bool>],
+) -> Vec<CutReport> {
     let mut cut_reports = Vec::new();
     for cut in &spec.cuts {
         let idx = names.iter().position(|(n, _)| *n == cut.column);
@@ -315,29 +412,15 @@ pub(crate) fn plan(
             rows_after: keeps.iter().flatten().filter(|k| **k).count() as u64,
         });
     }
-    let rows_after = keeps.iter().flatten().filter(|k| **k).count() as u64;
-    if rows_after == 0 {
-        return Err(IngestError::Invalid(format!(
-            "empty selection: none of the {rows_before} {} objects pass the cuts",
-            spec.collection
-        )));
-    }
-    let runs: Vec<_> = keeps.par_iter().map(|k| hepae_root::kept_runs(k)).collect();
-    // What has been read is cut now (the file's columns may depend on it).
-    let mut held: Held = cols
-        .into_iter()
-        .map(|per_file| per_file.into_iter().map(|c| c.map(|c| c.values)).collect())
-        .collect();
-    held.par_iter_mut().for_each(|per_file| {
-        for (v, r) in per_file.iter_mut().zip(&runs) {
-            if let Some(v) = v {
-                v.retain_runs(r);
-            }
-        }
-    });
+    cut_reports
+}
+
+/// The output schema (every column, then `event`, `file_index`) and the
+/// column entries of the report.
+fn schema_of(names: &[(String, String)], dtypes: &[DType]) -> (Arc<Schema>, Vec<ColumnReport>) {
     let mut fields: Vec<Field> = names
         .iter()
-        .zip(&inputs[0].dtypes)
+        .zip(dtypes)
         .map(|((n, _), d)| Field::new(n, arrow_type(*d), false))
         .collect();
     fields.push(Field::new("event", arrow_schema::DataType::Int64, false));
@@ -355,23 +438,5 @@ pub(crate) fn plan(
             dtype: f.data_type().to_string(),
         })
         .collect();
-    let plan = Plan {
-        inputs,
-        offsets,
-        runs,
-        schema: Arc::new(Schema::new(fields)),
-        report: IngestReport {
-            hepae_version: env!("CARGO_PKG_VERSION").into(),
-            tree: spec.tree.clone(),
-            collection: spec.collection.clone(),
-            inputs: reports,
-            columns,
-            rows_before_cuts: rows_before,
-            rows_nonfinite_dropped: nonfinite,
-            cuts: cut_reports,
-            rows_after_cuts: rows_after,
-            dropped_zero_columns: Vec::new(),
-        },
-    };
-    Ok((plan, held))
+    (Arc::new(Schema::new(fields)), columns)
 }

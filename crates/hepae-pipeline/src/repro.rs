@@ -167,10 +167,23 @@ pub fn repro(
 }
 
 fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> {
-    let tag = t.label.to_lowercase();
     let pre = read_json(&root.join("preprocess/report.json"))?;
     let ingest = read_json(&root.join("ingest/jets.parquet.json"))?;
     let vars = variants(root)?;
+    input_paragraph(md, root, t, &ingest);
+    cuts_table(md, t, &pre, &vars)?;
+    let summaries = ratios_table(md, t, &vars)?;
+    for (v, s, cfg) in &summaries {
+        let name = v.r.map_or(String::new(), |r| format!(" at R = {r}"));
+        outliers_table(md, s, &name);
+        peaks_table(md, v, s, t, dest, &name)?;
+        loss_figure(md, v, cfg, t, dest, &name)?;
+    }
+    Ok(())
+}
+
+/// Where the inputs came from, beside the thesis' input.
+fn input_paragraph(md: &mut String, root: &Path, t: &Thesis, ingest: &serde_json::Value) {
     let inputs: Vec<String> = ingest["inputs"]
         .as_array()
         .map(|a| {
@@ -201,8 +214,15 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
         t.input,
         ingest["collection"].as_str().unwrap_or("?")
     );
+}
 
-    // Table 2: jets before and after cuts.
+/// Thesis Table 2: jets before and after cuts.
+fn cuts_table(
+    md: &mut String,
+    t: &Thesis,
+    pre: &serde_json::Value,
+    vars: &[Variant],
+) -> Result<()> {
     let _ = writeln!(md, "### Jets before and after cuts (thesis Table 2)\n");
     let _ = writeln!(md, "| step | hepae | thesis |\n|---|---|---|");
     let _ = writeln!(
@@ -242,8 +262,16 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
         let names: Vec<&str> = d.iter().filter_map(|v| v.as_str()).collect();
         let _ = writeln!(md, "All-zero columns dropped: {}.\n", names.join(", "));
     }
+    Ok(())
+}
 
-    // Ratios, training and the per-ratio tables.
+/// Thesis Table 3: ratios and training, one row per variant; returns each
+/// variant's validation summary and training configuration.
+fn ratios_table<'a>(
+    md: &mut String,
+    t: &Thesis,
+    vars: &'a [Variant],
+) -> Result<Vec<(&'a Variant, serde_json::Value, serde_json::Value)>> {
     let _ = writeln!(
         md,
         "### Compression ratios and training (thesis Table 3, R vs R*)\n"
@@ -253,7 +281,7 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
         "| R target | latent | epochs run (configured) | final loss | thesis final loss | R | R* | thesis R* | gzip -9 | thesis gzip |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     let mut summaries = Vec::new();
-    for v in &vars {
+    for v in vars {
         let train = v.dir.join("train");
         let cfg = read_json(&train.join("config.json"))?;
         let (epoch, loss) = final_loss(&train)?;
@@ -287,111 +315,136 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
          and the latent zstd-compressed: so R can exceed the target. The thesis trained up \
          to 1000 epochs with early stopping; the epochs run here are in the table.\n"
     );
+    Ok(summaries)
+}
 
-    for (v, s, cfg) in &summaries {
-        let name = v.r.map_or(String::new(), |r| format!(" at R = {r}"));
+/// Thesis Tables 5-12: outlier shares per variable, AE against PCA.
+fn outliers_table(md: &mut String, s: &serde_json::Value, name: &str) {
+    let _ = writeln!(
+        md,
+        "### Outliers{name} (thesis Tables 5-12)\n\nShare of values outside the whiskers \
+         (Q1 - 1.5 IQR, Q3 + 1.5 IQR) of the response (x'-x)/x and residual x'-x, for the \
+         autoencoder and for PCA with {} components (explained variance {}). Thesis: n/a.\n",
+        s["pca_components"],
+        fmt(f(&s["pca_explained_variance"]), 4)
+    );
+    let _ = writeln!(
+        md,
+        "| variable | AE response % | AE residual % | PCA response % | PCA residual % |\n|---|---|---|---|---|"
+    );
+    let stats = s["stats"].as_array().cloned().unwrap_or_default();
+    let pct = |method: &str, var: &str, q: &str| {
+        stats
+            .iter()
+            .find(|x| x["method"] == method && x["variable"] == var && x["quantity"] == q)
+            .and_then(|x| f(&x["outlier_pct"]))
+    };
+    for var in s["variables"].as_array().into_iter().flatten() {
+        let var = var.as_str().unwrap_or("?");
         let _ = writeln!(
             md,
-            "### Outliers{name} (thesis Tables 5-12)\n\nShare of values outside the whiskers \
-             (Q1 - 1.5 IQR, Q3 + 1.5 IQR) of the response (x'-x)/x and residual x'-x, for the \
-             autoencoder and for PCA with {} components (explained variance {}). Thesis: n/a.\n",
-            s["pca_components"],
-            fmt(f(&s["pca_explained_variance"]), 4)
+            "| {var} | {} | {} | {} | {} |",
+            fmt(pct("ae", var, "response"), 2),
+            fmt(pct("ae", var, "residual"), 2),
+            fmt(pct("pca", var, "response"), 2),
+            fmt(pct("pca", var, "residual"), 2)
+        );
+    }
+    let _ = writeln!(md);
+}
+
+/// Thesis Figures 24-25: the jet-mass peak fits and their plots.
+fn peaks_table(
+    md: &mut String,
+    v: &Variant,
+    s: &serde_json::Value,
+    t: &Thesis,
+    dest: &Path,
+    name: &str,
+) -> Result<()> {
+    let tag = t.label.to_lowercase();
+    let fits = s["fits"].as_array().cloned().unwrap_or_default();
+    if fits.iter().any(|x| f(&x["mean"]).is_some()) {
+        let _ = writeln!(
+            md,
+            "### Jet-mass peaks{name} (thesis Figures 24-25)\n\nGaussian or Crystal Ball peak on \
+             an exponential or Bernstein background chosen by AIC, Poisson errors (rmpfit). \
+             Reference: PDG mass; thesis fit values n/a.\n"
         );
         let _ = writeln!(
             md,
-            "| variable | AE response % | AE residual % | PCA response % | PCA residual % |\n|---|---|---|---|---|"
+            "| peak | sample | entries | mean (GeV) | sigma (GeV) | chi2/ndf | reference (GeV) |\n|---|---|---|---|---|---|---|"
         );
-        let stats = s["stats"].as_array().cloned().unwrap_or_default();
-        let pct = |method: &str, var: &str, q: &str| {
-            stats
+        for x in &fits {
+            let window = x["window"].as_str().unwrap_or("?");
+            let reference = PEAKS
                 .iter()
-                .find(|x| x["method"] == method && x["variable"] == var && x["quantity"] == q)
-                .and_then(|x| f(&x["outlier_pct"]))
-        };
-        for var in s["variables"].as_array().into_iter().flatten() {
-            let var = var.as_str().unwrap_or("?");
+                .find(|p| p.0 == window)
+                .map_or("".into(), |p| p.1.to_string());
+            let pm = |a: &str, b: &str| match (f(&x[a]), f(&x[b])) {
+                (Some(m), Some(e)) => format!("{m:.2} ± {e:.2}"),
+                _ => "not fitted".into(),
+            };
+            let chi = match (f(&x["chi2"]), f(&x["ndf"])) {
+                (Some(c), Some(n)) if n > 0.0 => format!("{:.2}", c / n),
+                _ => "n/a".into(),
+            };
+            let flag = if x["at_limit"].as_bool() == Some(true) {
+                " (at a limit)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 md,
-                "| {var} | {} | {} | {} | {} |",
-                fmt(pct("ae", var, "response"), 2),
-                fmt(pct("ae", var, "residual"), 2),
-                fmt(pct("pca", var, "response"), 2),
-                fmt(pct("pca", var, "residual"), 2)
+                "| {window} | {} | {} | {}{flag} | {} | {chi} | {reference} |",
+                x["sample"].as_str().unwrap_or("?"),
+                x["entries"],
+                pm("mean", "mean_err"),
+                pm("sigma", "sigma_err"),
             );
         }
         let _ = writeln!(md);
-
-        let fits = s["fits"].as_array().cloned().unwrap_or_default();
-        if fits.iter().any(|x| f(&x["mean"]).is_some()) {
-            let _ = writeln!(
-                md,
-                "### Jet-mass peaks{name} (thesis Figures 24-25)\n\nGaussian or Crystal Ball peak on \
-                 an exponential or Bernstein background chosen by AIC, Poisson errors (rmpfit). \
-                 Reference: PDG mass; thesis fit values n/a.\n"
-            );
-            let _ = writeln!(
-                md,
-                "| peak | sample | entries | mean (GeV) | sigma (GeV) | chi2/ndf | reference (GeV) |\n|---|---|---|---|---|---|---|"
-            );
-            for x in &fits {
-                let window = x["window"].as_str().unwrap_or("?");
-                let reference = PEAKS
-                    .iter()
-                    .find(|p| p.0 == window)
-                    .map_or("".into(), |p| p.1.to_string());
-                let pm = |a: &str, b: &str| match (f(&x[a]), f(&x[b])) {
-                    (Some(m), Some(e)) => format!("{m:.2} ± {e:.2}"),
-                    _ => "not fitted".into(),
-                };
-                let chi = match (f(&x["chi2"]), f(&x["ndf"])) {
-                    (Some(c), Some(n)) if n > 0.0 => format!("{:.2}", c / n),
-                    _ => "n/a".into(),
-                };
-                let flag = if x["at_limit"].as_bool() == Some(true) {
-                    " (at a limit)"
-                } else {
-                    ""
-                };
-                let _ = writeln!(
-                    md,
-                    "| {window} | {} | {} | {}{flag} | {} | {chi} | {reference} |",
-                    x["sample"].as_str().unwrap_or("?"),
-                    x["entries"],
-                    pm("mean", "mean_err"),
-                    pm("sigma", "sigma_err"),
+        for w in ["W", "top"] {
+            let src = v.dir.join(format!("validate/report/fit_{w}.png"));
+            if src.exists() {
+                let file = format!(
+                    "{tag}_{}fit_{w}.png",
+                    v.r.map_or(String::new(), |r| format!("r{r}_"))
                 );
-            }
-            let _ = writeln!(md);
-            for w in ["W", "top"] {
-                let src = v.dir.join(format!("validate/report/fit_{w}.png"));
-                if src.exists() {
-                    let file = format!(
-                        "{tag}_{}fit_{w}.png",
-                        v.r.map_or(String::new(), |r| format!("r{r}_"))
-                    );
-                    std::fs::copy(&src, dest.join(&file)).map_err(|e| err(&src, e))?;
-                    let _ = writeln!(md, "![{} {w} fit{name}]({file})\n", t.label);
-                }
+                std::fs::copy(&src, dest.join(&file)).map_err(|e| err(&src, e))?;
+                let _ = writeln!(md, "![{} {w} fit{name}]({file})\n", t.label);
             }
         }
-        let loss_png = v.dir.join("train/loss.png");
-        if loss_png.exists() {
-            let file = format!(
-                "{tag}_{}loss.png",
-                v.r.map_or(String::new(), |r| format!("r{r}_"))
-            );
-            std::fs::copy(&loss_png, dest.join(&file)).map_err(|e| err(&loss_png, e))?;
-            let _ = writeln!(
-                md,
-                "![{} training loss{name}]({file})\n\nTraining: model `{}`, loss `{}`, batch {}, lr {}.\n",
-                t.label,
-                cfg["config"]["model"],
-                cfg["config"]["loss"],
-                cfg["config"]["batch_size"],
-                cfg["config"]["lr"]
-            );
-        }
+    }
+    Ok(())
+}
+
+/// The training loss figure and the training settings.
+fn loss_figure(
+    md: &mut String,
+    v: &Variant,
+    cfg: &serde_json::Value,
+    t: &Thesis,
+    dest: &Path,
+    name: &str,
+) -> Result<()> {
+    let tag = t.label.to_lowercase();
+    let loss_png = v.dir.join("train/loss.png");
+    if loss_png.exists() {
+        let file = format!(
+            "{tag}_{}loss.png",
+            v.r.map_or(String::new(), |r| format!("r{r}_"))
+        );
+        std::fs::copy(&loss_png, dest.join(&file)).map_err(|e| err(&loss_png, e))?;
+        let _ = writeln!(
+            md,
+            "![{} training loss{name}]({file})\n\nTraining: model `{}`, loss `{}`, batch {}, lr {}.\n",
+            t.label,
+            cfg["config"]["model"],
+            cfg["config"]["loss"],
+            cfg["config"]["batch_size"],
+            cfg["config"]["lr"]
+        );
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Stage planning, up-to-date checks and execution.
 
 use crate::config::{Dataset, IngestSection, Pipeline, PreprocessSection};
-use crate::{expand_data, read_yaml, PipelineError, Result};
+use crate::{expand_data, read_yaml, PipelineError, Result, StageFailure};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -113,23 +113,23 @@ fn read_record(dir: &Path) -> Option<StageRecord> {
     serde_json::from_str(&std::fs::read_to_string(dir.join("stage.json")).ok()?).ok()
 }
 
-struct Ctx<'a> {
-    opts: &'a RunOptions,
-    outcomes: Vec<StageOutcome>,
-    step: usize,
-    steps: usize,
+pub(crate) struct Ctx<'a> {
+    pub(crate) opts: &'a RunOptions,
+    pub(crate) outcomes: Vec<StageOutcome>,
+    pub(crate) step: usize,
+    pub(crate) steps: usize,
 }
 
 impl Ctx<'_> {
     /// Runs `work` in `dir` unless its record holds `key`; returns the key.
-    fn stage(
+    pub(crate) fn stage(
         &mut self,
         stage: Stage,
         dir: &Path,
         label: &str,
         config: serde_json::Value,
         upstream: &[&str],
-        work: impl FnOnce(&Path) -> std::result::Result<(), String>,
+        work: impl FnOnce(&Path) -> std::result::Result<(), StageFailure>,
     ) -> Result<String> {
         self.step += 1;
         let key = sha(&serde_json::json!({
@@ -142,9 +142,9 @@ impl Ctx<'_> {
             || self.opts.from.is_some_and(|f| stage >= f)
             || self.opts.only == Some(stage);
         let up_to_date = read_record(dir).is_some_and(|r| r.key == key);
-        let err = |m: String| PipelineError::Stage {
+        let err = |e: StageFailure| PipelineError::Stage {
             stage: label.to_string(),
-            message: m,
+            source: e,
         };
         let prefix = format!("[{}/{}] {label}", self.step, self.steps);
         let skip_only = self.opts.only.is_some_and(|o| o != stage);
@@ -153,7 +153,8 @@ impl Ctx<'_> {
                 return Err(err(format!(
                     "has not run with this configuration (in {}); run without --only first",
                     dir.display()
-                )));
+                )
+                .into()));
             }
             if !skip_only {
                 eprintln!("{prefix}: up to date, skipped ({})", dir.display());
@@ -168,10 +169,11 @@ impl Ctx<'_> {
         eprintln!("{prefix}: running -> {}", dir.display());
         let t0 = Instant::now();
         // A stage starts from an empty directory so nothing stale survives.
+        let io = |e: std::io::Error| err(Box::new(hepae_table::TableError::io(dir, e)));
         if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+            std::fs::remove_dir_all(dir).map_err(io)?;
         }
-        std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(io)?;
         work(dir).map_err(err)?;
         let rec = StageRecord {
             stage: stage.name().into(),
@@ -181,8 +183,7 @@ impl Ctx<'_> {
             config,
             seconds: t0.elapsed().as_secs_f64(),
         };
-        hepae_table::write_json_atomic(&rec, &dir.join("stage.json"))
-            .map_err(|e| err(e.to_string()))?;
+        hepae_table::write_json_atomic(&rec, &dir.join("stage.json"))?;
         eprintln!("{prefix}: done in {:.1} s", rec.seconds);
         self.outcomes.push(StageOutcome {
             stage,
@@ -195,7 +196,7 @@ impl Ctx<'_> {
 
 /// Size and modification time of input files: changes re-run ingest
 /// without hashing gigabytes.
-fn file_stamps(files: &[PathBuf]) -> serde_json::Value {
+pub(crate) fn file_stamps(files: &[PathBuf]) -> serde_json::Value {
     files
         .iter()
         .map(|p| {
@@ -251,10 +252,6 @@ fn resolve_ingest(p: &Pipeline, base: &Path) -> Result<(IngestSection, Preproces
     Ok((ingest, pre))
 }
 
-fn s(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
 /// Runs the pipeline in `path`; returns what each stage did and the report paths.
 pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<PathBuf>)> {
     let p: Pipeline = crate::load_pipeline(path, &opts.set)?;
@@ -270,9 +267,42 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
         .unwrap_or_else(|| PathBuf::from("out"))
         .join(&name);
     if let Some(r) = &p.rmm {
-        return run_rmm(&p, r, &root, opts);
+        return crate::anomaly_chain::run_rmm(&p, r, &root, opts);
     }
     let (ingest, pre) = resolve_ingest(&p, base)?;
+    check_chain(&p, path)?;
+    let variants = p.compression_ratios.len().max(1);
+    let mut ctx = Ctx {
+        opts,
+        outcomes: Vec::new(),
+        step: 0,
+        steps: 2 + 4 * variants,
+    };
+    let jets = root.join("ingest/jets.parquet");
+    let k_ingest = stage_ingest(&mut ctx, &ingest, &root.join("ingest"))?;
+    let table = root.join("preprocess/table.parquet");
+    let k_pre = stage_preprocess(&mut ctx, &pre, &jets, &root.join("preprocess"), &k_ingest)?;
+    let mut reports = Vec::new();
+    for (tag, latent) in variant_plan(&p, &table)? {
+        let v = Variant {
+            p: &p,
+            table: &table,
+            k_pre: &k_pre,
+            root: if tag.is_empty() {
+                root.clone()
+            } else {
+                root.join(&tag)
+            },
+            tag,
+            latent,
+        };
+        reports.push(v.run(&mut ctx)?);
+    }
+    Ok((ctx.outcomes, reports))
+}
+
+/// Settings the chain itself decides are not given in the file.
+fn check_chain(p: &Pipeline, path: &Path) -> Result<()> {
     for r in &p.compression_ratios {
         if !(r.is_finite() && *r >= 1.0) {
             return Err(PipelineError::Config(format!(
@@ -287,75 +317,75 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             path.display()
         )));
     }
-    let variants = p.compression_ratios.len().max(1);
-    let mut ctx = Ctx {
-        opts,
-        outcomes: Vec::new(),
-        step: 0,
-        steps: 2 + 4 * variants,
-    };
+    Ok(())
+}
 
+/// A stage's configuration as hashed into its key.
+fn config_value(v: &impl Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| PipelineError::Config(e.to_string()))
+}
+
+/// ROOT files -> `ingest/jets.parquet` (+ its report).
+fn stage_ingest(ctx: &mut Ctx, ingest: &IngestSection, dir: &Path) -> Result<String> {
     let expanded: Vec<String> = ingest.inputs.iter().map(|p| expand_data(p)).collect();
-    let inputs = hepae_ingest::expand_inputs(&expanded).map_err(|m| PipelineError::Stage {
+    let inputs = hepae_ingest::expand_inputs(&expanded).map_err(|e| PipelineError::Stage {
         stage: "ingest".into(),
-        message: m.to_string(),
+        source: Box::new(e),
     })?;
-    let ingest_dir = root.join("ingest");
-    let jets = ingest_dir.join("jets.parquet");
-    let ingest_cfg = serde_json::json!({"section": ingest, "files": file_stamps(&inputs)});
-    let k_ingest = ctx.stage(
-        Stage::Ingest,
-        &ingest_dir,
-        "ingest",
-        ingest_cfg,
-        &[],
-        |_| {
-            let spec = hepae_ingest::IngestSpec {
-                inputs: inputs.clone(),
-                tree: ingest.tree.clone(),
-                collection: ingest.collection.clone(),
-                columns: ingest
-                    .columns
-                    .iter()
-                    .map(|c| c.parse())
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(s)?,
-                cuts: Vec::new(),
-                drop_zero_columns: false,
-                drop_nonfinite: ingest.drop_nonfinite,
-                first_file_index: 0,
-            };
-            let r = hepae_ingest::ingest_to_parquet(
-                &spec,
-                &jets,
-                hepae_table::DEFAULT_ZSTD_LEVEL,
-                &|_, _| {},
-            )
-            .map_err(s)?;
-            hepae_table::write_json_atomic(&r, &ingest_dir.join("jets.parquet.json")).map_err(s)?;
-            eprintln!(
-                "    {} rows x {} columns",
-                r.rows_after_cuts,
-                r.columns.len() + 2
-            );
-            Ok(())
-        },
-    )?;
+    let jets = dir.join("jets.parquet");
+    let cfg = serde_json::json!({"section": ingest, "files": file_stamps(&inputs)});
+    ctx.stage(Stage::Ingest, dir, "ingest", cfg, &[], |_| {
+        let spec = hepae_ingest::IngestSpec {
+            inputs: inputs.clone(),
+            tree: ingest.tree.clone(),
+            collection: ingest.collection.clone(),
+            columns: ingest
+                .columns
+                .iter()
+                .map(|c| c.parse())
+                .collect::<std::result::Result<_, _>>()?,
+            cuts: Vec::new(),
+            drop_zero_columns: false,
+            drop_nonfinite: ingest.drop_nonfinite,
+            first_file_index: 0,
+        };
+        let r = hepae_ingest::ingest_to_parquet(
+            &spec,
+            &jets,
+            hepae_table::DEFAULT_ZSTD_LEVEL,
+            &|_, _| {},
+        )?;
+        hepae_table::write_json_atomic(&r, &dir.join("jets.parquet.json"))?;
+        eprintln!(
+            "    {} rows x {} columns",
+            r.rows_after_cuts,
+            r.columns.len() + 2
+        );
+        Ok(())
+    })
+}
 
-    let pre_dir = root.join("preprocess");
-    let table = pre_dir.join("table.parquet");
-    let k_pre = ctx.stage(
+/// `jets` -> `preprocess/table.parquet` after cuts and column drops.
+fn stage_preprocess(
+    ctx: &mut Ctx,
+    pre: &PreprocessSection,
+    jets: &Path,
+    dir: &Path,
+    k_ingest: &str,
+) -> Result<String> {
+    let table = dir.join("table.parquet");
+    let cfg = config_value(pre)?;
+    ctx.stage(
         Stage::Preprocess,
-        &pre_dir,
+        dir,
         "preprocess",
-        serde_json::to_value(&pre).map_err(|e| PipelineError::Config(e.to_string()))?,
-        &[&k_ingest],
+        cfg,
+        &[k_ingest],
         |dir| {
-            let b = hepae_table::read_parquet(&jets).map_err(s)?;
-            let (out, report) = hepae_ingest::preprocess::apply(&b, &pre).map_err(s)?;
-            hepae_table::write_parquet_atomic(&out, &table, &[], hepae_table::DEFAULT_ZSTD_LEVEL)
-                .map_err(s)?;
-            hepae_table::write_json_atomic(&report, &dir.join("report.json")).map_err(s)?;
+            let b = hepae_table::read_parquet(jets)?;
+            let (out, report) = hepae_ingest::preprocess::apply(&b, pre)?;
+            hepae_table::write_parquet_atomic(&out, &table, &[], hepae_table::DEFAULT_ZSTD_LEVEL)?;
+            hepae_table::write_json_atomic(&report, &dir.join("report.json"))?;
             for (c, n) in &report.cuts {
                 eprintln!("    cut {c:<24} -> {n} rows");
             }
@@ -367,64 +397,80 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
             }
             Ok(())
         },
-    )?;
+    )
+}
 
-    // Feature count after preprocessing decides the latent size of each ratio.
-    let features = {
-        let schema =
-            hepae_table::read_parquet_schema(&table).map_err(|e| PipelineError::Stage {
-                stage: "preprocess".into(),
-                message: e.to_string(),
-            })?;
-        if p.train.columns.is_empty() {
-            schema
-                .fields()
-                .iter()
-                .filter(|f| !hepae_table::LABEL_COLUMNS.contains(&f.name().as_str()))
-                .count()
-        } else {
-            p.train.columns.len()
-        }
-    };
-    let mut reports = Vec::new();
-    let plan: Vec<(String, usize)> = if p.compression_ratios.is_empty() {
-        vec![(String::new(), p.train.model.latent)]
-    } else {
-        p.compression_ratios
+/// (directory tag, latent size) of each compression ratio; the feature
+/// count after preprocessing decides the latent size.
+fn variant_plan(p: &Pipeline, table: &Path) -> Result<Vec<(String, usize)>> {
+    if p.compression_ratios.is_empty() {
+        return Ok(vec![(String::new(), p.train.model.latent)]);
+    }
+    let features = if p.train.columns.is_empty() {
+        let schema = hepae_table::read_parquet_schema(table)?;
+        schema
+            .fields()
             .iter()
-            .map(|r| {
-                (
-                    format!("r{r}"),
-                    ((features as f64 / r).round() as usize).max(1),
-                )
-            })
-            .collect()
+            .filter(|f| !hepae_table::LABEL_COLUMNS.contains(&f.name().as_str()))
+            .count()
+    } else {
+        p.train.columns.len()
     };
-    for (tag, latent) in plan {
-        let vroot = if tag.is_empty() {
-            root.clone()
+    Ok(p.compression_ratios
+        .iter()
+        .map(|r| {
+            (
+                format!("r{r}"),
+                ((features as f64 / r).round() as usize).max(1),
+            )
+        })
+        .collect())
+}
+
+/// One latent size: train -> compress -> decompress -> validate.
+struct Variant<'a> {
+    p: &'a Pipeline,
+    table: &'a Path,
+    k_pre: &'a str,
+    root: PathBuf,
+    tag: String,
+    latent: usize,
+}
+
+impl Variant<'_> {
+    fn label(&self, stage: &str) -> String {
+        if self.tag.is_empty() {
+            stage.to_string()
         } else {
-            root.join(&tag)
-        };
-        let label = |st: &str| {
-            if tag.is_empty() {
-                st.to_string()
-            } else {
-                format!("{st} ({tag}, latent {latent})")
-            }
-        };
-        let mut cfg = p.train.clone();
-        cfg.model.latent = latent;
-        let train_dir = vroot.join("train");
-        let k_train = ctx.stage(
+            format!("{stage} ({}, latent {})", self.tag, self.latent)
+        }
+    }
+
+    /// Runs the four stages; returns the report's path.
+    fn run(&self, ctx: &mut Ctx) -> Result<PathBuf> {
+        let train_dir = self.root.join("train");
+        let k_train = self.train(ctx, &train_dir)?;
+        let artifact = self.root.join("compress/jets.hepae");
+        let k_comp = self.compress(ctx, &train_dir, &artifact, &k_train)?;
+        let restored = self.root.join("decompress/restored.parquet");
+        let k_dec = self.decompress(ctx, &artifact, &restored, &k_comp)?;
+        self.validate(ctx, &train_dir, &restored, &[self.k_pre, &k_train, &k_dec])
+    }
+
+    fn train(&self, ctx: &mut Ctx, dir: &Path) -> Result<String> {
+        let mut cfg = self.p.train.clone();
+        cfg.model.latent = self.latent;
+        let latent = self.latent;
+        let key = config_value(&cfg)?;
+        ctx.stage(
             Stage::Train,
-            &train_dir,
-            &label("train"),
-            serde_json::to_value(&cfg).map_err(|e| PipelineError::Config(e.to_string()))?,
-            &[&k_pre],
+            dir,
+            &self.label("train"),
+            key,
+            &[self.k_pre],
             |dir| {
-                let b = hepae_table::read_parquet(&table).map_err(s)?;
-                let m = hepae_table::from_batch(&b, &cfg.columns).map_err(s)?;
+                let b = hepae_table::read_parquet(self.table)?;
+                let m = hepae_table::from_batch(&b, &cfg.columns)?;
                 eprintln!(
                     "    {:?} on {} rows x {} columns -> latent {latent}, up to {} epochs",
                     cfg.model.kind,
@@ -432,7 +478,7 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
                     m.cols(),
                     cfg.epochs
                 );
-                let o = crate::train_with_plot(&m, &cfg, dir, false).map_err(s)?;
+                let o = crate::train_with_plot(&m, &cfg, dir, false)?;
                 let last = o
                     .history
                     .last()
@@ -441,119 +487,89 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
                 eprintln!("    {} epochs on {}: loss {:.4e}", last.0, o.device, last.1);
                 Ok(())
             },
-        )?;
-        let comp_dir = vroot.join("compress");
-        let artifact = comp_dir.join("jets.hepae");
-        let k_comp = ctx.stage(
+        )
+    }
+
+    fn compress(
+        &self,
+        ctx: &mut Ctx,
+        model: &Path,
+        artifact: &Path,
+        k_train: &str,
+    ) -> Result<String> {
+        let dir = artifact
+            .parent()
+            .expect("artifact lies in the stage directory");
+        let key = config_value(&self.p.compress)?;
+        let up = [self.k_pre, k_train];
+        ctx.stage(
             Stage::Compress,
-            &comp_dir,
-            &label("compress"),
-            serde_json::to_value(&p.compress).map_err(|e| PipelineError::Config(e.to_string()))?,
-            &[&k_pre, &k_train],
+            dir,
+            &self.label("compress"),
+            key,
+            &up,
             |_| {
-                let m = hepae_compress::compress(&table, &train_dir, &artifact, &p.compress)
-                    .map_err(s)?;
+                let m = hepae_compress::compress(self.table, model, artifact, &self.p.compress)?;
                 eprintln!(
                     "    R = {:.2}, R* = {:.2} (gzip -9 {:.2}, zstd Parquet {:.2})",
                     m.ratios.r, m.ratios.r_star, m.ratios.gzip9, m.ratios.zstd_parquet
                 );
                 Ok(())
             },
-        )?;
-        let dec_dir = vroot.join("decompress");
-        let restored = dec_dir.join("restored.parquet");
-        let k_dec = ctx.stage(
+        )
+    }
+
+    fn decompress(
+        &self,
+        ctx: &mut Ctx,
+        artifact: &Path,
+        restored: &Path,
+        k_comp: &str,
+    ) -> Result<String> {
+        let dir = restored
+            .parent()
+            .expect("restored table lies in the stage directory");
+        let label = self.label("decompress");
+        ctx.stage(
             Stage::Decompress,
-            &dec_dir,
-            &label("decompress"),
+            dir,
+            &label,
             serde_json::json!({}),
-            &[&k_comp],
+            &[k_comp],
             |_| {
-                hepae_compress::decompress(&artifact, &restored, "Events").map_err(s)?;
+                hepae_compress::decompress(artifact, restored, "Events")?;
                 Ok(())
             },
-        )?;
-        let val_dir = vroot.join("validate");
+        )
+    }
+
+    fn validate(
+        &self,
+        ctx: &mut Ctx,
+        model: &Path,
+        restored: &Path,
+        up: &[&str],
+    ) -> Result<PathBuf> {
+        let dir = self.root.join("validate");
         // The chain decides the model and latent size; the file gives the rest.
         let vopts = hepae_validate::ValidateOptions {
-            latent: Some(latent),
-            model: Some(train_dir.clone()),
-            ..p.validate.clone()
+            latent: Some(self.latent),
+            model: Some(model.to_path_buf()),
+            ..self.p.validate.clone()
         };
+        let key = config_value(&self.p.validate)?;
         ctx.stage(
             Stage::Validate,
-            &val_dir,
-            &label("validate"),
-            serde_json::to_value(&p.validate).map_err(|e| PipelineError::Config(e.to_string()))?,
-            &[&k_pre, &k_train, &k_dec],
+            &dir,
+            &self.label("validate"),
+            key,
+            up,
             |dir| {
                 // The report replaces the (fresh) stage directory's `report/`.
-                let report = dir.join("report");
-                hepae_validate::validate(&table, &restored, &report, &vopts).map_err(s)?;
+                hepae_validate::validate(self.table, restored, &dir.join("report"), &vopts)?;
                 Ok(())
             },
         )?;
-        reports.push(val_dir.join("report/index.html"));
+        Ok(dir.join("report/index.html"))
     }
-    Ok((ctx.outcomes, reports))
-}
-
-/// The anomaly chain: rmm -> anomaly.
-fn run_rmm(
-    p: &Pipeline,
-    r: &crate::config::RmmSection,
-    root: &Path,
-    opts: &RunOptions,
-) -> Result<(Vec<StageOutcome>, Vec<PathBuf>)> {
-    let mut ctx = Ctx {
-        opts,
-        outcomes: Vec::new(),
-        step: 0,
-        steps: 2,
-    };
-    let samples: Vec<hepae_rmm::Sample> = r
-        .samples
-        .iter()
-        .map(|s| hepae_rmm::Sample {
-            path: PathBuf::from(expand_data(&s.file)),
-            process: s.process.clone(),
-            signal: s.signal,
-        })
-        .collect();
-    if !samples.iter().any(|s| !s.signal) {
-        return Err(PipelineError::Config(
-            "rmm: no background sample (signal: false)".into(),
-        ));
-    }
-    let files: Vec<PathBuf> = samples.iter().map(|s| s.path.clone()).collect();
-    let rmm_dir = root.join("rmm");
-    let table = rmm_dir.join("rmm.parquet");
-    let cfg = serde_json::json!({"section": r, "files": file_stamps(&files)});
-    let k_rmm = ctx.stage(Stage::Rmm, &rmm_dir, "rmm", cfg, &[], |dir| {
-        let b = hepae_rmm::rmm_table(&samples, &r.tree, &r.matrix).map_err(s)?;
-        let meta = vec![(
-            "hepae.rmm".to_string(),
-            serde_json::to_string(&r.matrix).map_err(s)?,
-        )];
-        hepae_table::write_parquet_atomic(&b, &table, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)
-            .map_err(s)?;
-        // One event's matrix as a heat map, as in the thesis figures.
-        let title = format!("RMM of event 0 ({})", samples[0].process);
-        hepae_rmm::heatmap_of_event(&b, &r.matrix, 0, &dir.join("rmm_event0.png"), &title)
-            .map_err(s)?;
-        let side = hepae_rmm::rmm::size(&r.matrix);
-        eprintln!("    {} events x {side}x{side} cells", b.num_rows());
-        Ok(())
-    })?;
-    let an_dir = root.join("anomaly");
-    let cfg = serde_json::json!({"train": p.train, "anomaly": p.anomaly});
-    ctx.stage(Stage::Anomaly, &an_dir, "anomaly", cfg, &[&k_rmm], |dir| {
-        let b = hepae_table::read_parquet(&table).map_err(s)?;
-        let sum = hepae_rmm::anomaly::run(&b, &p.train, &p.anomaly, dir).map_err(s)?;
-        for roc in &sum.rocs {
-            eprintln!("    AUC {} vs SM background: {:.4}", roc.signal, roc.auc);
-        }
-        Ok(())
-    })?;
-    Ok((ctx.outcomes, vec![an_dir.join("summary.json")]))
 }

@@ -4,7 +4,7 @@
 //! ratio panel with statistical error bars below, and the legend in its own
 //! strip above the axes so that it never covers data.
 
-use crate::{draw_err, ensure_font, fmt_tick, PlotError, PALETTE};
+use crate::{draw_err, ensure_font, fmt_tick, Drawn, PlotError, PALETTE};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -119,7 +119,7 @@ pub fn hist_plot(path: &Path, plot: &HistPlot) -> Result<(), PlotError> {
     }
 }
 
-fn check(p: &HistPlot) -> Result<(), String> {
+fn check(p: &HistPlot) -> Drawn {
     let bins = p
         .series
         .get(p.reference)
@@ -127,20 +127,12 @@ fn check(p: &HistPlot) -> Result<(), String> {
         .counts
         .len();
     if bins == 0 || p.hi <= p.lo || !p.lo.is_finite() || !p.hi.is_finite() {
-        return Err(format!("no bins to draw on [{}, {})", p.lo, p.hi));
+        return Err(format!("no bins to draw on [{}, {})", p.lo, p.hi).into());
     }
     match p.series.iter().find(|s| s.counts.len() != bins) {
-        Some(s) => Err(format!(
-            "{}: {} bins, expected {bins}",
-            s.label,
-            s.counts.len()
-        )),
+        Some(s) => Err(format!("{}: {} bins, expected {bins}", s.label, s.counts.len()).into()),
         None => Ok(()),
     }
-}
-
-fn e2s(e: impl std::fmt::Display) -> String {
-    e.to_string()
 }
 
 fn color(i: usize) -> RGBColor {
@@ -153,9 +145,12 @@ fn tint(c: RGBColor) -> RGBColor {
     RGBColor(t(c.0), t(c.1), t(c.2))
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &HistPlot) -> Result<(), String> {
-    root.fill(&WHITE).map_err(e2s)?;
-    let body = root.titled(p.title, ("sans-serif", 24)).map_err(e2s)?;
+fn draw<DB: DrawingBackend<ErrorType: 'static>>(
+    root: DrawingArea<DB, Shift>,
+    p: &HistPlot,
+) -> Drawn {
+    root.fill(&WHITE)?;
+    let body = root.titled(p.title, ("sans-serif", 24))?;
     let rows = legend_rows(p);
     let (legend, rest) = body.split_vertically(12 + 24 * rows.len() as u32);
     draw_legend(&legend, p, &rows)?;
@@ -168,7 +163,7 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &HistPlot) -> Resul
     };
     draw_main(&top, p, log)?;
     draw_ratio(&bottom, p)?;
-    root.present().map_err(e2s)
+    Ok(root.present()?)
 }
 
 /// Legend entries laid out in rows that fit the width: (series index, x offset).
@@ -187,11 +182,11 @@ fn legend_rows(p: &HistPlot) -> Vec<Vec<(usize, i32)>> {
     rows
 }
 
-fn draw_legend<DB: DrawingBackend>(
+fn draw_legend<DB: DrawingBackend<ErrorType: 'static>>(
     area: &DrawingArea<DB, Shift>,
     p: &HistPlot,
     rows: &[Vec<(usize, i32)>],
-) -> Result<(), String> {
+) -> Drawn {
     for (r, row) in rows.iter().enumerate() {
         let y = 14 + 24 * r as i32;
         for &(i, x) in row {
@@ -202,32 +197,28 @@ fn draw_legend<DB: DrawingBackend>(
                     area.draw(&Rectangle::new(
                         [(x, y - 7), (x + 30, y + 7)],
                         tint(c).filled(),
-                    ))
-                    .map_err(e2s)?;
-                    area.draw(&line(2)).map_err(e2s)?;
+                    ))?;
+                    area.draw(&line(2))?;
                 }
-                Draw::Step | Draw::Curve(_) => area.draw(&line(2)).map_err(e2s)?,
+                Draw::Step | Draw::Curve(_) => area.draw(&line(2))?,
                 Draw::Dashed => {
                     for k in 0..3 {
                         let x0 = x + 11 * k;
                         area.draw(&PathElement::new(
                             vec![(x0, y), (x0 + 7, y)],
                             c.stroke_width(2),
-                        ))
-                        .map_err(e2s)?;
+                        ))?;
                     }
                 }
                 Draw::Points => {
-                    area.draw(&Circle::new((x + 15, y), 4, c.filled()))
-                        .map_err(e2s)?;
+                    area.draw(&Circle::new((x + 15, y), 4, c.filled()))?;
                 }
             }
             area.draw(&Text::new(
                 p.series[i].label,
                 (x + 38, y - 8),
                 ("sans-serif", 15),
-            ))
-            .map_err(e2s)?;
+            ))?;
         }
     }
     Ok(())
@@ -287,64 +278,51 @@ macro_rules! draw_series_into {
             let outline = steps(p.lo, w, s.counts, $floor);
             match s.draw {
                 Draw::Filled => {
-                    $chart
-                        .draw_series(std::iter::once(Polygon::new(
-                            outline.clone(),
-                            tint(c).filled(),
-                        )))
-                        .map_err(e2s)?;
-                    $chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            outline,
-                            c.stroke_width(2),
-                        )))
-                        .map_err(e2s)?;
+                    $chart.draw_series(std::iter::once(Polygon::new(
+                        outline.clone(),
+                        tint(c).filled(),
+                    )))?;
+                    $chart.draw_series(std::iter::once(PathElement::new(
+                        outline,
+                        c.stroke_width(2),
+                    )))?;
                 }
                 Draw::Step => {
-                    $chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            outline,
-                            c.stroke_width(2),
-                        )))
-                        .map_err(e2s)?;
+                    $chart.draw_series(std::iter::once(PathElement::new(
+                        outline,
+                        c.stroke_width(2),
+                    )))?;
                 }
                 Draw::Dashed => {
-                    $chart
-                        .draw_series(DashedLineSeries::new(outline, 7, 5, c.stroke_width(2)))
-                        .map_err(e2s)?;
+                    $chart.draw_series(DashedLineSeries::new(outline, 7, 5, c.stroke_width(2)))?;
                 }
                 Draw::Points => {
                     for (b, &n) in s.counts.iter().enumerate().filter(|(_, n)| **n > 0.0) {
                         let x = p.lo + w * (b as f64 + 0.5);
                         let e = n.sqrt();
-                        $chart
-                            .draw_series([PathElement::new(
-                                vec![(x, (n - e).max($floor)), (x, n + e)],
-                                c.stroke_width(1),
-                            )])
-                            .map_err(e2s)?;
-                        $chart
-                            .draw_series([Circle::new((x, n), 3, c.filled())])
-                            .map_err(e2s)?;
+                        $chart.draw_series([PathElement::new(
+                            vec![(x, (n - e).max($floor)), (x, n + e)],
+                            c.stroke_width(1),
+                        )])?;
+                        $chart.draw_series([Circle::new((x, n), 3, c.filled())])?;
                     }
                 }
                 Draw::Curve(pts) => {
                     let pts: Vec<(f64, f64)> =
                         pts.iter().copied().filter(|q| q.1 >= $floor).collect();
                     $chart
-                        .draw_series(std::iter::once(PathElement::new(pts, c.stroke_width(2))))
-                        .map_err(e2s)?;
+                        .draw_series(std::iter::once(PathElement::new(pts, c.stroke_width(2))))?;
                 }
             }
         }
     }};
 }
 
-fn draw_main<DB: DrawingBackend>(
+fn draw_main<DB: DrawingBackend<ErrorType: 'static>>(
     area: &DrawingArea<DB, Shift>,
     p: &HistPlot,
     log: bool,
-) -> Result<(), String> {
+) -> Drawn {
     let (floor, y0, y1) = y_range(p, log);
     let mut b = ChartBuilder::on(area);
     b.margin_left(10)
@@ -367,17 +345,14 @@ fn draw_main<DB: DrawingBackend>(
                 .y_label_formatter(&|v| fmt_tick(*v))
                 .y_desc(y_desc.as_str())
                 .label_style(("sans-serif", 15))
-                .draw()
-                .map_err(e2s)?;
+                .draw()?;
             draw_series_into!(chart, p, floor);
         }};
     }
     if log {
-        finish!(b
-            .build_cartesian_2d(p.lo..p.hi, (y0..y1).log_scale())
-            .map_err(e2s)?);
+        finish!(b.build_cartesian_2d(p.lo..p.hi, (y0..y1).log_scale())?);
     } else {
-        finish!(b.build_cartesian_2d(p.lo..p.hi, y0..y1).map_err(e2s)?);
+        finish!(b.build_cartesian_2d(p.lo..p.hi, y0..y1)?);
     }
     Ok(())
 }
@@ -397,10 +372,10 @@ fn ratio_range(points: &[Vec<Option<(f64, f64)>>]) -> (f64, f64) {
     ((lo - pad).max(0.0), hi + pad)
 }
 
-fn draw_ratio<DB: DrawingBackend>(
+fn draw_ratio<DB: DrawingBackend<ErrorType: 'static>>(
     area: &DrawingArea<DB, Shift>,
     p: &HistPlot,
-) -> Result<(), String> {
+) -> Drawn {
     let den = p.series[p.reference].counts;
     let w = (p.hi - p.lo) / den.len() as f64;
     let others: Vec<usize> = (0..p.series.len())
@@ -417,8 +392,7 @@ fn draw_ratio<DB: DrawingBackend>(
         .margin_bottom(6)
         .x_label_area_size(50)
         .y_label_area_size(84)
-        .build_cartesian_2d(p.lo..p.hi, r0..r1)
-        .map_err(e2s)?;
+        .build_cartesian_2d(p.lo..p.hi, r0..r1)?;
     chart
         .configure_mesh()
         .light_line_style(WHITE)
@@ -428,8 +402,7 @@ fn draw_ratio<DB: DrawingBackend>(
         .x_desc(p.x_label)
         .y_desc(p.ratio_label)
         .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(e2s)?;
+        .draw()?;
     // The reference's own statistical uncertainty as a grey band around one.
     let band = den
         .iter()
@@ -443,13 +416,11 @@ fn draw_ratio<DB: DrawingBackend>(
                 RGBColor(200, 200, 200).mix(0.6).filled(),
             )
         });
-    chart.draw_series(band).map_err(e2s)?;
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(p.lo, 1.0), (p.hi, 1.0)],
-            BLACK.stroke_width(1),
-        )))
-        .map_err(e2s)?;
+    chart.draw_series(band)?;
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(p.lo, 1.0), (p.hi, 1.0)],
+        BLACK.stroke_width(1),
+    )))?;
     for (k, &i) in others.iter().enumerate() {
         let c = color(i);
         // Neighbouring series are shifted a little so that their bars stay apart.
@@ -459,17 +430,13 @@ fn draw_ratio<DB: DrawingBackend>(
             let x = p.lo + w * (b as f64 + 0.5) + shift;
             let (ylo, yhi) = ((r - e).max(r0), (r + e).min(r1));
             if ylo < yhi {
-                chart
-                    .draw_series([PathElement::new(
-                        vec![(x, ylo), (x, yhi)],
-                        c.stroke_width(1),
-                    )])
-                    .map_err(e2s)?;
+                chart.draw_series([PathElement::new(
+                    vec![(x, ylo), (x, yhi)],
+                    c.stroke_width(1),
+                )])?;
             }
             if (r0..=r1).contains(&r) {
-                chart
-                    .draw_series([Circle::new((x, r), 3, c.filled())])
-                    .map_err(e2s)?;
+                chart.draw_series([Circle::new((x, r), 3, c.filled())])?;
             }
         }
     }

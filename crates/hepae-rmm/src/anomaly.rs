@@ -114,83 +114,143 @@ pub fn run(
     opts: &AnomalyOptions,
     out: &Path,
 ) -> crate::Result<AnomalySummary> {
-    let schema = table.schema();
-    let meta_cols = ["event", "process", "is_signal", "file_index"];
-    let features: Vec<String> = schema
-        .fields()
-        .iter()
-        .filter(|f| {
-            !meta_cols.contains(&f.name().as_str()) && Some(f.name()) != opts.weight_column.as_ref()
-        })
-        .filter(|f| f.data_type().is_numeric())
-        .map(|f| f.name().clone())
-        .collect();
-    let process: Vec<String> = table
-        .column_by_name("process")
-        .ok_or("table has no 'process' column")?
-        .as_string::<i32>()
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect();
-    let signal: Vec<bool> = table
-        .column_by_name("is_signal")
-        .ok_or("table has no 'is_signal' column")?
-        .as_boolean()
-        .iter()
-        .map(|b| b.unwrap_or(false))
-        .collect();
-    let weights: Vec<f64> = match &opts.weight_column {
-        Some(c) => {
-            let m = hepae_table::from_batch(table, std::slice::from_ref(c))?;
-            m.values.iter().map(|v| *v as f64).collect()
-        }
-        None => vec![1.0; table.num_rows()],
-    };
-    let m = hepae_table::from_batch(table, &features)?;
-    let n = m.cols();
+    let ev = Events::of(table, opts)?;
+    let m = hepae_table::from_batch(table, &ev.features)?;
     // Seeded split of the background.
     let test: Vec<bool> = (0..m.rows)
         .map(|i| {
-            !signal[i]
+            !ev.signal[i]
                 && (hepae_train::mix(opts.seed, i as u64) as f64 / u64::MAX as f64)
                     < opts.test_fraction
         })
         .collect();
-    let train_rows: Vec<usize> = (0..m.rows).filter(|&i| !signal[i] && !test[i]).collect();
+    let train_rows: Vec<usize> = (0..m.rows).filter(|&i| !ev.signal[i] && !test[i]).collect();
     if train_rows.is_empty() {
         return Err("no background events to train on".into());
     }
-    let mut tv = Vec::with_capacity(train_rows.len() * n);
-    for &i in &train_rows {
+    let model_dir = out.join("model");
+    train_on(&m, &train_rows, &ev.features, train_cfg, &model_dir)?;
+    let score = reconstruction_mse(&m, &model_dir)?;
+    let summary = summarise(&ev, &score, &test, train_rows.len());
+    let split: Vec<&str> = (0..m.rows)
+        .map(|i| match (ev.signal[i], test[i]) {
+            (true, _) => "signal",
+            (false, true) => "test",
+            (false, false) => "train",
+        })
+        .collect();
+    write_scores(table, &ev, &split, &score, &out.join("scores.parquet"))?;
+    hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
+    // Evaluation set: held-out background and every signal event.
+    let eval = |i: usize| ev.signal[i] || test[i];
+    plots(
+        out,
+        &score,
+        &ev.weights,
+        &ev.process,
+        &ev.signal,
+        &eval,
+        &summary,
+    )?;
+    Ok(summary)
+}
+
+/// Per-event labels of an RMM table and the names of its feature columns.
+struct Events {
+    features: Vec<String>,
+    process: Vec<String>,
+    signal: Vec<bool>,
+    weights: Vec<f64>,
+}
+
+impl Events {
+    fn of(table: &RecordBatch, opts: &AnomalyOptions) -> crate::Result<Events> {
+        let meta_cols = ["event", "process", "is_signal", "file_index"];
+        let features: Vec<String> = table
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| {
+                !meta_cols.contains(&f.name().as_str())
+                    && Some(f.name()) != opts.weight_column.as_ref()
+            })
+            .filter(|f| f.data_type().is_numeric())
+            .map(|f| f.name().clone())
+            .collect();
+        let process: Vec<String> = table
+            .column_by_name("process")
+            .ok_or("table has no 'process' column")?
+            .as_string::<i32>()
+            .iter()
+            .map(|s| s.unwrap_or("").to_string())
+            .collect();
+        let signal: Vec<bool> = table
+            .column_by_name("is_signal")
+            .ok_or("table has no 'is_signal' column")?
+            .as_boolean()
+            .iter()
+            .map(|b| b.unwrap_or(false))
+            .collect();
+        let weights: Vec<f64> = match &opts.weight_column {
+            Some(c) => {
+                let m = hepae_table::from_batch(table, std::slice::from_ref(c))?;
+                m.values.iter().map(|v| *v as f64).collect()
+            }
+            None => vec![1.0; table.num_rows()],
+        };
+        Ok(Events {
+            features,
+            process,
+            signal,
+            weights,
+        })
+    }
+}
+
+/// Trains the autoencoder on the given rows of `m`.
+fn train_on(
+    m: &hepae_table::Matrix,
+    rows: &[usize],
+    features: &[String],
+    train_cfg: &hepae_train::TrainConfig,
+    model_dir: &Path,
+) -> crate::Result<()> {
+    let n = m.cols();
+    let mut tv = Vec::with_capacity(rows.len() * n);
+    for &i in rows {
         tv.extend_from_slice(&m.values[i * n..(i + 1) * n]);
     }
     let train = hepae_table::Matrix {
         names: m.names.clone(),
         dtypes: m.dtypes.clone(),
         values: tv,
-        rows: train_rows.len(),
+        rows: rows.len(),
     };
     let mut cfg = train_cfg.clone();
-    cfg.columns = features.clone();
-    let model_dir = out.join("model");
+    cfg.columns = features.to_vec();
     hepae_train::train(
         &train,
         &cfg,
-        &model_dir,
+        model_dir,
         &hepae_train::RunOptions {
             progress: true,
             ..Default::default()
         },
     )?;
-    // Scored by the deterministic inference of the saved weights, as compression does.
-    let loaded = hepae_model::load(&model_dir)?;
+    Ok(())
+}
+
+/// Per-event MSE of the normalised features, by the deterministic inference
+/// of the saved weights, as compression does.
+fn reconstruction_mse(m: &hepae_table::Matrix, model_dir: &Path) -> crate::Result<Vec<f64>> {
+    let n = m.cols();
+    let loaded = hepae_model::load(model_dir)?;
     // No activation after the latent layer: run the two halves separately.
     let (encoder, decoder) = loaded.networks("anomaly model")?;
     let mut x = m.values.clone();
     loaded.normalizer.apply(&mut x);
     let rec = decoder.forward(&encoder.forward(&x));
-    let score: Vec<f64> = x
-        .chunks_exact(n)
+    Ok(x.chunks_exact(n)
         .zip(rec.chunks_exact(n))
         .map(|(a, b)| {
             a.iter()
@@ -199,13 +259,16 @@ pub fn run(
                 .sum::<f64>()
                 / n as f64
         })
-        .collect();
+        .collect())
+}
 
-    // Evaluation set: held-out background and every signal event.
-    let eval = |i: usize| signal[i] || test[i];
-    let bkg: Vec<(f64, f64)> = (0..m.rows)
+/// ROC per signal against the held-out background, and signal-region counts.
+fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> AnomalySummary {
+    let rows = score.len();
+    let eval = |i: usize| ev.signal[i] || test[i];
+    let bkg: Vec<(f64, f64)> = (0..rows)
         .filter(|&i| test[i])
-        .map(|i| (score[i], weights[i]))
+        .map(|i| (score[i], ev.weights[i]))
         .collect();
     let mut sorted: Vec<f64> = bkg.iter().map(|b| b.0).collect();
     sorted.sort_by(|a, b| a.total_cmp(b));
@@ -214,18 +277,18 @@ pub fn run(
     } else {
         sorted[sorted.len() / 2]
     };
-    let mut sig_procs: Vec<String> = (0..m.rows)
-        .filter(|&i| signal[i])
-        .map(|i| process[i].clone())
+    let mut sig_procs: Vec<String> = (0..rows)
+        .filter(|&i| ev.signal[i])
+        .map(|i| ev.process[i].clone())
         .collect();
     sig_procs.sort();
     sig_procs.dedup();
     let rocs: Vec<Roc> = sig_procs
         .iter()
         .map(|p| {
-            let s: Vec<(f64, f64)> = (0..m.rows)
-                .filter(|&i| signal[i] && &process[i] == p)
-                .map(|i| (score[i], weights[i]))
+            let s: Vec<(f64, f64)> = (0..rows)
+                .filter(|&i| ev.signal[i] && &ev.process[i] == p)
+                .map(|i| (score[i], ev.weights[i]))
                 .collect();
             let (auc, points) = roc(&bkg, &s);
             Roc {
@@ -239,10 +302,10 @@ pub fn run(
         .map(|i| {
             let threshold = median * (1.0 + i as f64 / 5.0);
             let mut counts = BTreeMap::new();
-            for k in (0..m.rows).filter(|&k| eval(k)) {
-                let c = counts.entry(process[k].clone()).or_insert(0.0);
+            for k in (0..rows).filter(|&k| eval(k)) {
+                let c = counts.entry(ev.process[k].clone()).or_insert(0.0);
                 if score[k] > threshold {
-                    *c += weights[k];
+                    *c += ev.weights[k];
                 }
             }
             SignalRegion {
@@ -252,31 +315,28 @@ pub fn run(
             }
         })
         .collect();
-    let summary = AnomalySummary {
-        features: n,
-        train_events: train_rows.len() as u64,
+    AnomalySummary {
+        features: ev.features.len(),
+        train_events: train_events as u64,
         test_events: bkg.len() as u64,
         background_median: median,
         rocs,
         signal_regions,
-    };
+    }
+}
 
-    // Scores per event.
-    let split: Vec<&str> = (0..m.rows)
-        .map(|i| {
-            if signal[i] {
-                "signal"
-            } else if test[i] {
-                "test"
-            } else {
-                "train"
-            }
-        })
-        .collect();
+/// `scores.parquet`: one row per event with its split, weight and score.
+fn write_scores(
+    table: &RecordBatch,
+    ev: &Events,
+    split: &[&str],
+    score: &[f64],
+    path: &Path,
+) -> crate::Result<()> {
     let event = table
         .column_by_name("event")
         .cloned()
-        .unwrap_or_else(|| Arc::new(Int64Array::from_iter_values(0..m.rows as i64)));
+        .unwrap_or_else(|| Arc::new(Int64Array::from_iter_values(0..score.len() as i64)));
     let sb = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("event", event.data_type().clone(), false),
@@ -288,17 +348,15 @@ pub fn run(
         ])),
         vec![
             event,
-            Arc::new(StringArray::from(process.clone())) as ArrayRef,
-            Arc::new(BooleanArray::from(signal.clone())),
-            Arc::new(StringArray::from(split)),
-            Arc::new(Float64Array::from(weights.clone())),
-            Arc::new(Float64Array::from(score.clone())),
+            Arc::new(StringArray::from(ev.process.clone())) as ArrayRef,
+            Arc::new(BooleanArray::from(ev.signal.clone())),
+            Arc::new(StringArray::from(split.to_vec())),
+            Arc::new(Float64Array::from(ev.weights.clone())),
+            Arc::new(Float64Array::from(score.to_vec())),
         ],
     )?;
-    hepae_table::write_parquet_atomic(&sb, &out.join("scores.parquet"), &[], 3)?;
-    hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
-    plots(out, &score, &weights, &process, &signal, &eval, &summary)?;
-    Ok(summary)
+    hepae_table::write_parquet_atomic(&sb, path, &[], 3)?;
+    Ok(())
 }
 
 fn plots(

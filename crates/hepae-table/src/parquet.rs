@@ -1,6 +1,7 @@
 //! zstd Parquet and JSON output written atomically (temp file, then rename),
 //! so that a failed run never leaves a half-written file.
 
+use crate::atomic::write_file_atomic;
 use crate::error::{Result, TableError};
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, Schema, SchemaRef};
@@ -14,16 +15,8 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
 
 /// Default zstd level: on float physics data levels above 1 shrink files by
 /// well under 1% at a third more CPU time (measured on the HEP1 stand-in).
@@ -102,77 +95,6 @@ fn write_atomic(
     options: &ParquetOptions,
 ) -> Result<()> {
     write_file_atomic(path, |w| write_parquet(parts, w, metadata, options))
-}
-
-/// Runs `write` on a temporary file beside `path` and renames it to `path`
-/// on success; on failure the temporary file is removed, so no half-written
-/// file is ever left under the final name.
-pub fn write_file_atomic<E: std::error::Error + Send + Sync + 'static>(
-    path: &Path,
-    write: impl FnOnce(std::io::BufWriter<std::fs::File>) -> std::result::Result<(), E>,
-) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| TableError::io(dir, e))?;
-    }
-    let tmp = tmp_path(path);
-    let result = (|| -> Result<()> {
-        let f = std::fs::File::create(&tmp).map_err(|e| TableError::io(&tmp, e))?;
-        // Large writes: column chunks are copied in through this buffer, and
-        // 8 KiB writes cost a system call each.
-        write(std::io::BufWriter::with_capacity(1 << 20, f)).map_err(|e| TableError::Write {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })
-    })();
-    match result {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|e| TableError::io(path, e)),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-/// A hidden sibling of `out` to build it in: `.NAME.tmp-PID`.
-pub fn tmp_sibling(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// Builds a directory with `fill` in a hidden sibling of `out`, then puts it
-/// in place of `out` (an old `out` is removed first); on failure the
-/// half-built directory is removed and `out` is left as it was. Callers
-/// check beforehand whether an existing `out` may be replaced.
-pub fn write_dir_atomic<T, E: From<TableError>>(
-    out: &Path,
-    fill: impl FnOnce(&Path) -> std::result::Result<T, E>,
-) -> std::result::Result<T, E> {
-    let tmp = tmp_sibling(out);
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| TableError::io(&tmp, e))?;
-    let value = match fill(&tmp) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
-    let replace = || -> Result<()> {
-        if out.exists() {
-            std::fs::remove_dir_all(out).map_err(|e| TableError::io(out, e))?;
-        }
-        if let Some(p) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(p).map_err(|e| TableError::io(p, e))?;
-        }
-        std::fs::rename(&tmp, out).map_err(|e| TableError::io(out, e))
-    };
-    replace().inspect_err(|_| {
-        let _ = std::fs::remove_dir_all(&tmp);
-    })?;
-    Ok(value)
 }
 
 const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -461,20 +383,6 @@ fn write_parquet<W: std::io::Write + Send>(
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let all: Vec<usize> = (0..schema.fields().len()).collect();
     encoder.write_fields(&all, fields.into_iter(), out, metadata)
-}
-
-/// Writes pretty JSON atomically.
-pub fn write_json_atomic(value: &impl serde::Serialize, path: &Path) -> Result<()> {
-    use std::io::Write;
-    let text = serde_json::to_string_pretty(value).map_err(|source| TableError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    write_file_atomic(path, |mut w| {
-        w.write_all(text.as_bytes())?;
-        w.write_all(b"\n")?;
-        w.flush()
-    })
 }
 
 /// The Arrow schema of a Parquet file, read from its footer only.

@@ -8,6 +8,6 @@ pub use hepae_table::{from_batch, Matrix, LABEL_COLUMNS};
 
 /// Reads `columns` (all numeric non-label columns when empty) of a Parquet table.
 pub fn load_parquet(path: &Path, columns: &[String]) -> Result<Matrix, TrainError> {
-    let batch = hepae_table::read_parquet(path).map_err(|e| TrainError::Input(e.to_string()))?;
+    let batch = hepae_table::read_parquet(path)?;
     from_batch(&batch, columns).map_err(|e| TrainError::Input(format!("{}: {e}", path.display())))
 }

@@ -1,8 +1,9 @@
 //! The files of a trained model that burn reads or writes: the weights
 //! for resuming (burnpack), their F32 safetensors export, the loss history.
 
+use crate::error::io_err;
 use crate::model::AutoEncoder;
-use crate::trainer::{io_err, EpochRecord};
+use crate::trainer::EpochRecord;
 use crate::TrainError;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
@@ -32,8 +33,7 @@ pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<(), TrainEr
         ],
     )
     .map_err(|e| io_err(path, e))?;
-    hepae_table::write_parquet_atomic(&batch, path, &[], 3)
-        .map_err(|e| TrainError::Io(e.to_string()))
+    hepae_table::write_parquet_atomic(&batch, path, &[], 3).map_err(TrainError::from)
 }
 
 /// A trained model read back from its directory.
@@ -49,8 +49,7 @@ pub struct LoadedModel {
 /// Loads `model.bpk`, `config.json` and `normalizer.json` from a model directory.
 pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel, TrainError> {
     let d = ModelDir(dir.to_path_buf());
-    let (meta, normalizer) =
-        hepae_model::load_description(dir).map_err(|e| TrainError::Input(e.to_string()))?;
+    let (meta, normalizer) = hepae_model::load_description(dir)?;
     let record =
         ModuleRecord::load(d.weights()).map_err(|e| io_err(&d.weights(), format!("{e:?}")))?;
     let model = AutoEncoder::new(&meta.config.model, meta.columns.len(), device)
@@ -80,5 +79,5 @@ pub(crate) fn write_exported(dir: &ModelDir, model: &AutoEncoder) -> Result<(), 
     let bytes = hepae_model::safetensors_bytes(&model.export_tensors(), meta)
         .map_err(|e| io_err(&path, e))?;
     hepae_table::write_file_atomic(&path, |mut w| w.write_all(&bytes).and_then(|_| w.flush()))
-        .map_err(|e| TrainError::Io(e.to_string()))
+        .map_err(TrainError::from)
 }

@@ -10,6 +10,7 @@
 
 pub mod bench;
 pub mod data;
+mod error;
 mod files;
 pub mod loss;
 pub mod model;
@@ -17,6 +18,7 @@ mod trainer;
 
 // The configuration and normaliser are model-file concepts owned by hepae-model.
 pub use data::{load_parquet, Matrix};
+pub use error::TrainError;
 pub use files::{load_model, write_history, LoadedModel};
 pub use hepae_model::{config, norm};
 pub use hepae_model::{
@@ -30,23 +32,3 @@ pub use trainer::{mix, select_device, train, EpochRecord, RunOptions, TrainOutco
 /// hold this lock so that they do not draw from each other's sequence.
 #[cfg(test)]
 pub(crate) static RNG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Errors of the training stage.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// Bad input data.
-    #[error("{0}")]
-    Input(String),
-    /// Bad configuration.
-    #[error("{0}")]
-    Config(String),
-    /// Reading or writing files failed.
-    #[error("{0}")]
-    Io(String),
-    /// The loss became NaN or infinite.
-    #[error("{0}")]
-    Diverged(String),
-    /// The run was stopped after the given epoch (its checkpoint allows `--resume`).
-    #[error("stopped after epoch {0}")]
-    Interrupted(usize),
-}

@@ -3,6 +3,7 @@
 
 use crate::config::{BackendKind, TrainConfig};
 use crate::data::Matrix;
+use crate::error::io_err;
 use crate::files::{write_exported, write_history};
 use crate::model::AutoEncoder;
 use crate::norm::Normalizer;
@@ -90,12 +91,8 @@ pub(crate) fn permutation(n: usize, seed: u64) -> Vec<u32> {
     p
 }
 
-pub(crate) fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::Io(format!("{}: {e}", path.display()))
-}
-
 fn write_json(path: &Path, v: &impl Serialize) -> Result<(), TrainError> {
-    hepae_table::write_json_atomic(v, path).map_err(|e| TrainError::Io(e.to_string()))
+    Ok(hepae_table::write_json_atomic(v, path)?)
 }
 
 fn save_checkpoint(
@@ -294,134 +291,40 @@ pub fn train(
     norm.apply(&mut x);
 
     let ckpt = dir.checkpoint();
-    let mut optim = AdamConfig::new().init();
-    let mut model;
-    let mut state;
-    let mut resumed_from = 0;
-    if opts.resume && ckpt.join("state.json").exists() {
-        let saved: ModelMeta = serde_json::from_str(
-            &std::fs::read_to_string(dir.config()).map_err(|e| io_err(&dir.config(), e))?,
-        )
-        .map_err(|e| io_err(&dir.config(), e))?;
+    let resuming = opts.resume && ckpt.join("state.json").exists();
+    let (mut model, mut optim, mut state) = if resuming {
         if auto_threads {
             // Resume splits batches as the interrupted run did, on any machine.
-            cfg.threads = saved.config.threads;
-            meta.config.threads = saved.config.threads;
+            let threads = saved_meta(&dir)?.config.threads;
+            cfg.threads = threads;
+            meta.config.threads = threads;
         }
-        let mut same = saved.clone();
-        same.config.epochs = cfg.epochs;
-        same.hepae_version = meta.hepae_version.clone();
-        if same != meta {
-            return Err(TrainError::Config(format!(
-                "{}: cannot resume: the checkpoint was made with another configuration or data (only epochs may change)",
-                out.display()
-            )));
-        }
-        state = serde_json::from_str::<State>(
-            &std::fs::read_to_string(ckpt.join("state.json")).map_err(|e| io_err(&ckpt, e))?,
-        )
-        .map_err(|e| io_err(&ckpt, e))?;
-        device.seed(cfg.seed);
-        let record = ModuleRecord::load(ckpt.join("model.bpk"))
-            .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
-        model = AutoEncoder::new(&cfg.model, n, &device)
-            .try_load_record(record)
-            .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
-        optim = optim
-            .load(ckpt.join("optimizer.bpk"))
-            .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
-        resumed_from = state.epoch;
+        resume(&dir, &meta, &cfg, n, &device)?
     } else {
-        device.seed(cfg.seed);
-        model = AutoEncoder::new(&cfg.model, n, &device);
-        state = State {
-            epoch: 0,
-            lr: cfg.lr,
-            best: f64::INFINITY,
-            lr_wait: 0,
-            es_wait: 0,
-            stopped_early: false,
-            history: Vec::new(),
-        };
         let _ = std::fs::remove_dir_all(&ckpt);
-        // Epoch 0: the loss of the untrained network, the reference for how far training got.
-        device.seed(mix(cfg.seed, 0));
-        // Without autodiff: a forward pass on the training device keeps its
-        // whole graph alive with no backward to free it (5.5 GB on HEP2).
-        let initial = mean_loss(&model.valid(), &cfg, &x, n, &plain_device);
-        state.history.push(EpochRecord {
-            epoch: 0,
-            loss: initial,
-            lr: cfg.lr,
-        });
-    }
+        let (model, state) = fresh(&cfg, &x, n, &device, &plain_device);
+        (model, AdamConfig::new().init(), state)
+    };
+    let resumed_from = if resuming { state.epoch } else { 0 };
     write_json(&dir.config(), &meta)?;
     write_json(&dir.normalizer(), &norm)?;
 
-    let pb = if opts.progress {
-        let pb = indicatif::ProgressBar::new(cfg.epochs as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} epoch {pos}/{len} {wide_bar} {msg}")
-                .expect("valid template"),
-        );
-        pb.set_position(state.epoch as u64);
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let pb = progress_bar(opts.progress, cfg.epochs, state.epoch);
     let shards = shards_for(&cfg, &device);
     let mut epochs_here = 0;
     while state.epoch < cfg.epochs && !state.stopped_early {
         let epoch = state.epoch + 1;
         let t0 = std::time::Instant::now();
-        // Per-epoch seeds make a resumed run draw exactly what an uninterrupted one would.
-        device.seed(mix(cfg.seed, epoch as u64));
-        let perm = permutation(data.rows, mix(cfg.seed ^ 0xA5A5, epoch as u64));
-        let mut acc: Option<Tensor<1>> = None;
-        let mut batches = 0usize;
-        for chunk in perm.chunks(cfg.batch_size) {
-            let mut rows = Vec::with_capacity(chunk.len() * n);
-            for &r in chunk {
-                let r = r as usize;
-                rows.extend_from_slice(&x[r * n..(r + 1) * n]);
-            }
-            let xb = Tensor::<2>::from_data(TensorData::new(rows, [chunk.len(), n]), &device);
-            let (updated, l) = step(model, &mut optim, &cfg, &xb, state.lr, shards);
-            model = updated;
-            acc = Some(match acc {
-                Some(a) => a + l,
-                None => l,
-            });
-            batches += 1;
-        }
-        let epoch_loss =
-            acc.expect("at least one batch").into_scalar::<f32>() as f64 / batches as f64;
+        let (updated, epoch_loss) = run_epoch(
+            model, &mut optim, &cfg, &x, n, epoch, state.lr, shards, &device,
+        );
+        model = updated;
         if !epoch_loss.is_finite() {
             return Err(TrainError::Diverged(format!(
                 "loss became {epoch_loss} in epoch {epoch}; lower the learning rate"
             )));
         }
-        state.history.push(EpochRecord {
-            epoch,
-            loss: epoch_loss,
-            lr: state.lr,
-        });
-        if epoch_loss < state.best - cfg.min_delta {
-            state.best = epoch_loss;
-            state.lr_wait = 0;
-            state.es_wait = 0;
-        } else {
-            state.lr_wait += 1;
-            state.es_wait += 1;
-            if state.lr_wait > cfg.lr_patience {
-                state.lr = (state.lr * cfg.lr_factor).max(cfg.min_lr);
-                state.lr_wait = 0;
-            }
-            if state.es_wait >= cfg.early_stopping_patience {
-                state.stopped_early = true;
-            }
-        }
-        state.epoch = epoch;
+        state.record(epoch, epoch_loss, &cfg);
         let rate = data.rows as f64 / t0.elapsed().as_secs_f64();
         pb.set_position(epoch as u64);
         pb.set_message(format!(
@@ -451,6 +354,155 @@ pub fn train(
         device: device_name,
         resumed_from,
     })
+}
+
+impl State {
+    /// Records an epoch's loss and steps ReduceLROnPlateau and early stopping.
+    fn record(&mut self, epoch: usize, loss: f64, cfg: &TrainConfig) {
+        self.history.push(EpochRecord {
+            epoch,
+            loss,
+            lr: self.lr,
+        });
+        if loss < self.best - cfg.min_delta {
+            self.best = loss;
+            self.lr_wait = 0;
+            self.es_wait = 0;
+        } else {
+            self.lr_wait += 1;
+            self.es_wait += 1;
+            if self.lr_wait > cfg.lr_patience {
+                self.lr = (self.lr * cfg.lr_factor).max(cfg.min_lr);
+                self.lr_wait = 0;
+            }
+            if self.es_wait >= cfg.early_stopping_patience {
+                self.stopped_early = true;
+            }
+        }
+        self.epoch = epoch;
+    }
+}
+
+/// The configuration saved beside an interrupted run.
+fn saved_meta(dir: &ModelDir) -> Result<ModelMeta, TrainError> {
+    let text = std::fs::read_to_string(dir.config()).map_err(|e| io_err(&dir.config(), e))?;
+    serde_json::from_str(&text).map_err(|e| io_err(&dir.config(), e))
+}
+
+/// Model, optimiser and scheduler state from the checkpoint, which must
+/// have been made with the same configuration and data (only epochs may change).
+fn resume(
+    dir: &ModelDir,
+    meta: &ModelMeta,
+    cfg: &TrainConfig,
+    n: usize,
+    device: &Device,
+) -> Result<(AutoEncoder, ModuleOptimizer, State), TrainError> {
+    let ckpt = dir.checkpoint();
+    let mut same = saved_meta(dir)?;
+    same.config.epochs = cfg.epochs;
+    same.hepae_version = meta.hepae_version.clone();
+    if &same != meta {
+        return Err(TrainError::Config(format!(
+            "{}: cannot resume: the checkpoint was made with another configuration or data (only epochs may change)",
+            dir.0.display()
+        )));
+    }
+    let text = std::fs::read_to_string(ckpt.join("state.json")).map_err(|e| io_err(&ckpt, e))?;
+    let state: State = serde_json::from_str(&text).map_err(|e| io_err(&ckpt, e))?;
+    device.seed(cfg.seed);
+    let record =
+        ModuleRecord::load(ckpt.join("model.bpk")).map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
+    let model = AutoEncoder::new(&cfg.model, n, device)
+        .try_load_record(record)
+        .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
+    let optim = AdamConfig::new()
+        .init()
+        .load(ckpt.join("optimizer.bpk"))
+        .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
+    Ok((model, optim, state))
+}
+
+/// A freshly initialised network and a history holding epoch 0: the loss
+/// of the untrained network, the reference for how far training got.
+fn fresh(
+    cfg: &TrainConfig,
+    x: &[f32],
+    n: usize,
+    device: &Device,
+    plain_device: &Device,
+) -> (AutoEncoder, State) {
+    device.seed(cfg.seed);
+    let model = AutoEncoder::new(&cfg.model, n, device);
+    device.seed(mix(cfg.seed, 0));
+    // Without autodiff: a forward pass on the training device keeps its
+    // whole graph alive with no backward to free it (5.5 GB on HEP2).
+    let initial = mean_loss(&model.valid(), cfg, x, n, plain_device);
+    let state = State {
+        epoch: 0,
+        lr: cfg.lr,
+        best: f64::INFINITY,
+        lr_wait: 0,
+        es_wait: 0,
+        stopped_early: false,
+        history: vec![EpochRecord {
+            epoch: 0,
+            loss: initial,
+            lr: cfg.lr,
+        }],
+    };
+    (model, state)
+}
+
+/// The epochs' progress bar (hidden unless asked for).
+fn progress_bar(show: bool, epochs: usize, at: usize) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(epochs as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} epoch {pos}/{len} {wide_bar} {msg}")
+            .expect("valid template"),
+    );
+    pb.set_position(at as u64);
+    pb
+}
+
+/// One pass over the shuffled rows; returns the model and the mean batch loss.
+#[allow(clippy::too_many_arguments)]
+fn run_epoch(
+    mut model: AutoEncoder,
+    optim: &mut ModuleOptimizer,
+    cfg: &TrainConfig,
+    x: &[f32],
+    n: usize,
+    epoch: usize,
+    lr: f64,
+    shards: usize,
+    device: &Device,
+) -> (AutoEncoder, f64) {
+    // Per-epoch seeds make a resumed run draw exactly what an uninterrupted one would.
+    device.seed(mix(cfg.seed, epoch as u64));
+    let perm = permutation(x.len() / n, mix(cfg.seed ^ 0xA5A5, epoch as u64));
+    let mut acc: Option<Tensor<1>> = None;
+    let mut batches = 0usize;
+    for chunk in perm.chunks(cfg.batch_size) {
+        let mut rows = Vec::with_capacity(chunk.len() * n);
+        for &r in chunk {
+            let r = r as usize;
+            rows.extend_from_slice(&x[r * n..(r + 1) * n]);
+        }
+        let xb = Tensor::<2>::from_data(TensorData::new(rows, [chunk.len(), n]), device);
+        let (updated, l) = step(model, optim, cfg, &xb, lr, shards);
+        model = updated;
+        acc = Some(match acc {
+            Some(a) => a + l,
+            None => l,
+        });
+        batches += 1;
+    }
+    let loss = acc.expect("at least one batch").into_scalar::<f32>() as f64 / batches as f64;
+    (model, loss)
 }
 
 #[cfg(test)]

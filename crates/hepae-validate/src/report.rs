@@ -23,10 +23,6 @@ pub(crate) struct Inputs<'a> {
     pub hist_bins: usize,
 }
 
-fn io(p: &Path, e: impl std::fmt::Display) -> ValidateError {
-    ValidateError::Io(format!("{}: {e}", p.display()))
-}
-
 /// Axis label with units for a jet variable, by the names physicists use:
 /// momenta, masses and energies in GeV, angles in rad, multiplicities as counts.
 pub(crate) fn axis_label(name: &str) -> String {
@@ -53,7 +49,7 @@ fn both(
 ) -> Result<()> {
     for ext in ["png", "svg"] {
         let p = dir.join(format!("{stem}.{ext}"));
-        draw(&p).map_err(|e| io(&p, e))?;
+        draw(&p)?;
         plots.push(format!("{stem}.{ext}"));
     }
     Ok(())
@@ -432,7 +428,7 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
     }
     // Training loss.
     if let Some(loss) = inp.loss {
-        let b = hepae_table::read_parquet(loss).map_err(|e| ValidateError::Io(e.to_string()))?;
+        let b = hepae_table::read_parquet(loss)?;
         use arrow_array::cast::AsArray;
         use arrow_array::types::{Float64Type, Int64Type};
         let e = b.column(0).as_primitive::<Int64Type>();
@@ -452,14 +448,16 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
         })?;
     }
     s.plots = plots;
-    let batch = stats_batch(s).map_err(|e| io(dir, e))?;
-    hepae_table::write_parquet_atomic(&batch, &dir.join("stats.parquet"), &[], 3)
-        .map_err(|e| ValidateError::Io(e.to_string()))?;
+    let batch = stats_batch(s).map_err(|source| ValidateError::Arrow {
+        what: "stats.parquet",
+        source,
+    })?;
+    hepae_table::write_parquet_atomic(&batch, &dir.join("stats.parquet"), &[], 3)?;
     let md = markdown(s);
-    std::fs::write(dir.join("report.md"), &md).map_err(|e| io(dir, e))?;
-    std::fs::write(dir.join("index.html"), html(s, &md)).map_err(|e| io(dir, e))?;
-    hepae_table::write_json_atomic(s, &dir.join("summary.json"))
-        .map_err(|e| ValidateError::Io(e.to_string()))?;
+    let (md_path, html_path) = (dir.join("report.md"), dir.join("index.html"));
+    std::fs::write(&md_path, &md).map_err(|e| ValidateError::io(&md_path, e))?;
+    std::fs::write(&html_path, html(s, &md)).map_err(|e| ValidateError::io(&html_path, e))?;
+    hepae_table::write_json_atomic(s, &dir.join("summary.json"))?;
     Ok(())
 }
 

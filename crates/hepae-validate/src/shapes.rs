@@ -32,6 +32,15 @@ pub enum SignalChoice {
     CrystalBall,
 }
 
+impl std::str::FromStr for SignalChoice {
+    type Err = String;
+    /// The YAML names: `auto`, `gaussian`, `crystal_ball`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_string()))
+            .map_err(|_| format!("'{s}': expected auto, gaussian or crystal_ball"))
+    }
+}
+
 impl SignalChoice {
     /// The shapes this choice allows.
     pub fn shapes(self) -> &'static [Signal] {

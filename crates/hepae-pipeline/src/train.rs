@@ -1,0 +1,34 @@
+//! The train stage's work, shared with `hepae train`.
+
+use std::path::Path;
+
+/// Trains on a table and plots the loss curve into the model directory
+/// (`loss.png`); shared by `hepae train` and the train stage.
+pub fn train_with_plot(
+    data: &hepae_train::Matrix,
+    cfg: &hepae_train::TrainConfig,
+    out: &Path,
+    resume: bool,
+) -> std::result::Result<hepae_train::TrainOutcome, hepae_train::TrainError> {
+    let opts = hepae_train::RunOptions {
+        resume,
+        progress: true,
+        stop_after: None,
+    };
+    let outcome = hepae_train::train(data, cfg, out, &opts)?;
+    let points: Vec<(f64, f64)> = outcome
+        .history
+        .iter()
+        .map(|h| (h.epoch as f64, h.loss))
+        .collect();
+    let png = out.join("loss.png");
+    let series = [hepae_plot::Series {
+        label: "train",
+        points: &points,
+    }];
+    if let Err(e) = hepae_plot::line_plot(&png, "training loss", "epoch", "loss", &series, true) {
+        // The model is trained and saved; a missing font must not lose it.
+        eprintln!("warning: loss plot not written: {e}");
+    }
+    Ok(outcome)
+}
