@@ -67,22 +67,30 @@ fn quickstart_runs_then_skips_then_reruns_what_changed() {
     assert!(err.contains("6 stage(s) run, 0 up to date"), "{err}");
     // The chain is the real one: restored table, bounds from the YAML.
     let m = json(&root.join("compress/jets.hepae/manifest.json"));
-    let pt = m["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "pt")
-        .unwrap()
-        .clone();
-    assert_eq!(pt["bound"]["rel"], 1e-3);
-    let nc = m["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "nConstituents")
-        .unwrap()
-        .clone();
-    assert_eq!(nc["storage"], "lossless");
+    // The structure codec: pt coded under its bound, nConstituents exact.
+    let coded = |name: &str| {
+        let i = m["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["name"] == name)
+            .unwrap();
+        (
+            m["columns"][i].clone(),
+            m["coded"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["index"] == i)
+                .unwrap()
+                .clone(),
+        )
+    };
+    assert_eq!(m["format_version"], 3);
+    assert_eq!(coded("pt").1["bound"]["rel"], 1e-3);
+    let (nc, ncc) = coded("nConstituents");
+    assert_eq!(nc["store"], "coded");
+    assert_eq!(ncc["grid"]["kind"], "int");
     let summary = json(&root.join("validate/report/summary.json"));
     assert_eq!(
         summary["rows"],
@@ -236,6 +244,9 @@ fn set_overrides_and_the_reproduction_report() {
         "train.epochs=3",
         "--set",
         "compression_ratios=[1.6]",
+        // The thesis report tabulates the autoencoder codec's R and R*.
+        "--set",
+        "compress.codec=autoencoder",
     ]);
     let root = dir.path().join("out/quickstart");
     let r = root.join("r1.6");

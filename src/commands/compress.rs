@@ -2,7 +2,8 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hepae_compress::{Bound, CompressOptions, LatentDType, Manifest};
+use hepae_compress::codec::predict::Feature;
+use hepae_compress::{Bound, CompressOptions, LatentDType, Manifest, StructManifest};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -10,9 +11,10 @@ pub struct CompressArgs {
     /// Input table (Parquet from `hepae ingest`).
     #[arg(long)]
     data: PathBuf,
-    /// Trained model directory (from `hepae train`).
+    /// Trained model directory (from `hepae train`): compress through the
+    /// autoencoder (format 2). Without it, the structure codec (format 3).
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Output artifact directory (replaced if it is an earlier artifact).
     #[arg(long, short)]
     out: PathBuf,
@@ -83,10 +85,69 @@ pub fn run_compress(a: &CompressArgs) -> Result<()> {
         opts.zstd_level = l;
     }
     let t0 = std::time::Instant::now();
-    let m = hepae_compress::compress(&a.data, &a.model, &a.out, &opts)?;
-    print_summary(&m, &a.out);
+    match &a.model {
+        Some(model) => print_summary(
+            &hepae_compress::compress(&a.data, model, &a.out, &opts)?,
+            &a.out,
+        ),
+        None => print_struct(
+            &hepae_compress::compress_struct(&a.data, &a.out, &opts)?,
+            &a.out,
+        ),
+    }
     eprintln!("  took {:.2} s", t0.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn print_struct(m: &StructManifest, out: &std::path::Path) {
+    let s = &m.sizes;
+    eprintln!(
+        "compressed {} rows x {} columns into {} (structure codec)",
+        m.rows,
+        m.columns.len(),
+        out.display()
+    );
+    eprintln!("  raw float32 table     {:>12}", mb(s.raw_float32));
+    eprintln!(
+        "  whole artifact        {:>12}   R* = {:.2}  (streams {}, tables {}, labels {}, escapes {}, passthrough {}, manifest {})",
+        mb(s.artifact),
+        m.r_star,
+        mb(s.streams),
+        mb(s.tables),
+        mb(s.labels),
+        mb(s.escapes),
+        mb(s.passthrough),
+        mb(s.manifest)
+    );
+    for c in &m.coded {
+        let name = &m.columns[c.index].name;
+        let pred: Vec<String> = c
+            .predictor
+            .terms
+            .iter()
+            .map(|(f, w)| {
+                let n = |j: &usize| m.columns[*j].name.clone();
+                let f = match f {
+                    Feature::Same(j) => n(j),
+                    Feature::Prev(j) => format!("prev {}", n(j)),
+                    Feature::First => "event start".into(),
+                    Feature::Log(j) => format!("log2|{}|", n(j)),
+                    Feature::Abs(j) => format!("|{}|", n(j)),
+                    Feature::LogPrev(j) => format!("log2|prev {}|", n(j)),
+                };
+                format!("{w:+.4} {f}")
+            })
+            .collect();
+        eprintln!(
+            "  {name:<28} {:>6.2} bits/row, max |error| {:.3e}, {} escapes, {} contexts, predictor{}: {}",
+            c.bits_per_row,
+            c.max_abs_error,
+            c.escapes,
+            c.contexts,
+            if c.log_target { " of log2|value|" } else { "" },
+            if pred.is_empty() { "none".into() } else { pred.join(" ") }
+        );
+    }
 }
 
 fn print_summary(m: &Manifest, out: &std::path::Path) {
@@ -145,12 +206,12 @@ fn print_summary(m: &Manifest, out: &std::path::Path) {
 
 pub fn run_decompress(a: &DecompressArgs) -> Result<()> {
     let t0 = std::time::Instant::now();
-    let (m, batch) = hepae_compress::decompress(&a.artifact, &a.out, &a.tree)?;
+    let (writer, batch) = hepae_compress::decompress(&a.artifact, &a.out, &a.tree)?;
     eprintln!(
         "restored {} rows x {} columns (artifact by hepae {}) into {} in {:.2} s",
         batch.num_rows(),
         batch.num_columns(),
-        m.hepae_version,
+        writer,
         a.out.display(),
         t0.elapsed().as_secs_f64()
     );

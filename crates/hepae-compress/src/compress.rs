@@ -18,6 +18,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CompressOptions {
+    /// Which codec a pipeline uses: `struct` (no model, format 3) or
+    /// `autoencoder` (latent + residuals, format 2).
+    pub codec: Codec,
     /// Latent storage type.
     pub latent_dtype: LatentDType,
     /// Per-column error bounds; the key `*` applies to every modelled column.
@@ -32,6 +35,7 @@ pub struct CompressOptions {
 impl Default for CompressOptions {
     fn default() -> Self {
         CompressOptions {
+            codec: Codec::Struct,
             latent_dtype: LatentDType::F32,
             bounds: BTreeMap::new(),
             lossless: Vec::new(),
@@ -40,8 +44,18 @@ impl Default for CompressOptions {
     }
 }
 
+/// The codec of a pipeline's compress stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Codec {
+    /// Learned structure + entropy coding, no model (format 3).
+    Struct,
+    /// The trained autoencoder's latent space + bounded residuals (format 2).
+    Autoencoder,
+}
+
 /// An existing `out` may only be replaced when it is an artifact (or empty).
-fn check_replaceable(out: &Path) -> Result<()> {
+pub(crate) fn check_replaceable(out: &Path) -> Result<()> {
     if !out.exists() {
         return Ok(());
     }

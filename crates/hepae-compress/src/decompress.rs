@@ -284,13 +284,22 @@ fn model_column(
 
 /// Decompresses `dir` to `out`: a ROOT file (TTree `tree`) when `out` ends in
 /// `.root`, zstd Parquet otherwise. Written to a temporary file, then renamed.
-pub fn decompress(dir: &Path, out: &Path, tree: &str) -> Result<(Manifest, RecordBatch)> {
-    let (m, batch) = restore(dir)?;
+/// Reads format version 2 (autoencoder) and 3 (structure codec); returns
+/// the writer's hepae version and the table.
+pub fn decompress(dir: &Path, out: &Path, tree: &str) -> Result<(String, RecordBatch)> {
+    let (writer, batch) =
+        if crate::codec::artifact_version(dir)? == crate::codec::STRUCT_VERSION as u64 {
+            let (m, b) = crate::codec::restore_struct(dir)?;
+            (m.hepae_version, b)
+        } else {
+            let (m, b) = restore(dir)?;
+            (m.hepae_version, b)
+        };
     if out.extension().is_some_and(|e| e == "root") {
         crate::write_root_atomic(&batch, out, tree)?;
     } else {
         let meta = vec![("hepae.restored_from".to_string(), dir.display().to_string())];
         hepae_table::write_parquet_atomic(&batch, out, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)?;
     }
-    Ok((m, batch))
+    Ok((writer, batch))
 }

@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod codec;
 mod columns;
 mod compress;
 mod decompress;
@@ -28,8 +29,9 @@ pub mod quant;
 mod root_out;
 mod write;
 
+pub use codec::{compress_struct, restore_struct, StructManifest};
 pub use columns::dtype_name;
-pub use compress::{compress, CompressOptions};
+pub use compress::{compress, Codec, CompressOptions};
 pub use decompress::{decompress, restore};
 pub use error::{CompressError, Result};
 pub use latent::LatentDType;

@@ -192,6 +192,16 @@ pub fn file_entry(path: &Path) -> Result<FileEntry> {
 /// then every listed file's presence, size and checksum.
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let art = |m: String| CompressError::Artifact(format!("{}: {m}", dir.display()));
+    let value = manifest_value(dir)?;
+    check_version(&value, FORMAT_VERSION, dir)?;
+    let m: Manifest = serde_json::from_value(value).map_err(|e| art(format!("{MANIFEST}: {e}")))?;
+    check_files(dir, &m.files)?;
+    Ok(m)
+}
+
+/// The manifest's JSON, after checking it is a hepae artifact.
+pub(crate) fn manifest_value(dir: &Path) -> Result<serde_json::Value> {
+    let art = |m: String| CompressError::Artifact(format!("{}: {m}", dir.display()));
     if !dir.is_dir() {
         return Err(art("not a directory (expected a hepae artifact)".into()));
     }
@@ -205,20 +215,32 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             "{MANIFEST}: 'format' is not \"{FORMAT}\" (not a hepae artifact)"
         )));
     }
+    Ok(value)
+}
+
+/// The artifact's format version is `want`.
+pub(crate) fn check_version(value: &serde_json::Value, want: u32, dir: &Path) -> Result<()> {
     let version = value.get("format_version").and_then(|v| v.as_u64());
     let writer = value
         .get("hepae_version")
         .and_then(|v| v.as_str())
         .unwrap_or("?");
-    if version != Some(FORMAT_VERSION as u64) {
-        return Err(art(format!(
-            "{MANIFEST}: artifact format version {} (written by hepae {writer}); this hepae {} reads version {FORMAT_VERSION}",
+    if version != Some(want as u64) {
+        return Err(CompressError::Artifact(format!(
+            "{}: {MANIFEST}: artifact format version {} (written by hepae {writer}); this hepae {} reads version {FORMAT_VERSION} (autoencoder artifacts) and version {} (structure codec)",
+            dir.display(),
             version.map_or("missing".to_string(), |v| v.to_string()),
-            env!("CARGO_PKG_VERSION")
+            env!("CARGO_PKG_VERSION"),
+            crate::codec::STRUCT_VERSION
         )));
     }
-    let m: Manifest = serde_json::from_value(value).map_err(|e| art(format!("{MANIFEST}: {e}")))?;
-    for (name, want) in &m.files {
+    Ok(())
+}
+
+/// Every listed file is present with its size and checksum.
+pub(crate) fn check_files(dir: &Path, files: &BTreeMap<String, FileEntry>) -> Result<()> {
+    let art = |m: String| CompressError::Artifact(format!("{}: {m}", dir.display()));
+    for (name, want) in files {
         let p = dir.join(name);
         if !p.is_file() {
             return Err(art(format!(
@@ -239,5 +261,5 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             )));
         }
     }
-    Ok(m)
+    Ok(())
 }

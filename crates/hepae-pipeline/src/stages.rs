@@ -509,11 +509,17 @@ impl Variant<'_> {
             key,
             &up,
             |_| {
-                let m = hepae_compress::compress(self.table, model, artifact, &self.p.compress)?;
-                eprintln!(
-                    "    R = {:.2}, R* = {:.2} (gzip -9 {:.2}, zstd Parquet {:.2})",
-                    m.ratios.r, m.ratios.r_star, m.ratios.gzip9, m.ratios.zstd_parquet
-                );
+                let o = &self.p.compress;
+                if o.codec == hepae_compress::Codec::Struct {
+                    let m = hepae_compress::compress_struct(self.table, artifact, o)?;
+                    eprintln!("    structure codec: R* = {:.2}", m.r_star);
+                } else {
+                    let m = hepae_compress::compress(self.table, model, artifact, o)?;
+                    eprintln!(
+                        "    R = {:.2}, R* = {:.2} (gzip -9 {:.2}, zstd Parquet {:.2})",
+                        m.ratios.r, m.ratios.r_star, m.ratios.gzip9, m.ratios.zstd_parquet
+                    );
+                }
                 Ok(())
             },
         )

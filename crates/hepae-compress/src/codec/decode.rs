@@ -1,0 +1,332 @@
+//! `decompress` of a structure-coded artifact: tables, labels and escapes
+//! first, then every block in parallel, each column in coding order, and
+//! the restored table's checksum before anything is returned.
+
+use super::bits::{unzigzag, unzstd, Reader};
+use super::encode::{block_digest, BLOCK_ROWS};
+use super::entropy::{Decoder, Model, Table};
+use super::format::{CodedColumn, Store, StructManifest, PASSTHROUGH, STREAMS};
+use super::grid::{Code, Grid, POS, ZERO};
+use super::labels::{event_starts, read_runs};
+use super::source::cast_of;
+use super::walk::Block;
+use crate::manifest::sha256_hex;
+use crate::{array_from_f64, CompressError, Result};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{Field, Schema};
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+
+/// One decoded block: values per column, exact integer codes per column,
+/// and the block's digest.
+type Decoded = (Vec<Vec<f64>>, Vec<Vec<i64>>, [u8; 32]);
+
+/// Per coded column: its models and where the residual models start.
+struct Models {
+    models: Vec<Model>,
+    offset: usize,
+}
+
+fn section<'a>(m: &StructManifest, bytes: &'a [u8], name: &str) -> Result<&'a [u8]> {
+    let s = m.sections.get(name).ok_or_else(|| {
+        CompressError::Artifact(format!("{STREAMS}: manifest lists no '{name}' section"))
+    })?;
+    let end = s
+        .offset
+        .checked_add(s.bytes)
+        .filter(|&e| e <= bytes.len() as u64);
+    end.map(|e| &bytes[s.offset as usize..e as usize])
+        .ok_or_else(|| {
+            CompressError::Artifact(format!("{STREAMS}: section '{name}' lies outside the file"))
+        })
+}
+
+fn read_models(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Models>> {
+    let t = unzstd(section(m, bytes, "tables")?, 1 << 28, "tables")?;
+    let mut r = Reader::new(&t, "tables");
+    m.coded
+        .iter()
+        .map(|c| {
+            let mut models = Vec::new();
+            if c.kinds {
+                let k = Table::read(&mut r)?;
+                if k.probs.len() != 3 || k.probs[0].len() != 3 {
+                    return Err(CompressError::Artifact(
+                        "tables: sign table is not 3 x 3".into(),
+                    ));
+                }
+                models.extend(k.models()?);
+            }
+            let offset = models.len();
+            let t = Table::read(&mut r)?;
+            if t.probs.len() != c.contexts as usize || t.probs[0].len() != c.alphabet as usize {
+                return Err(CompressError::Artifact(format!(
+                    "tables: column {} has {} x {} residual probabilities, manifest says {} x {}",
+                    c.index,
+                    t.probs.len(),
+                    t.probs[0].len(),
+                    c.contexts,
+                    c.alphabet
+                )));
+            }
+            models.extend(t.models()?);
+            Ok(Models { models, offset })
+        })
+        .collect()
+}
+
+/// Per coded column, (row, exact value) sorted by row.
+fn read_escapes(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Vec<(usize, f64)>>> {
+    let e = unzstd(section(m, bytes, "escapes")?, 1 << 32, "escapes")?;
+    let mut r = Reader::new(&e, "escapes");
+    let mut out = Vec::new();
+    for _ in &m.coded {
+        let n = r.varint()? as usize;
+        let mut row = 0u64;
+        let mut v = Vec::with_capacity(n.min(1 << 20));
+        for _ in 0..n {
+            row = row.saturating_add(r.varint()?);
+            let b = r.take(8)?;
+            if row >= m.rows {
+                return Err(CompressError::Artifact(
+                    "escapes: a row beyond the table".into(),
+                ));
+            }
+            v.push((
+                row as usize,
+                f64::from_le_bytes(b.try_into().expect("8 bytes")),
+            ));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// The restored table of an artifact (manifest and files already checked).
+pub fn restore_struct(dir: &Path, m: &StructManifest) -> Result<RecordBatch> {
+    let path = dir.join(STREAMS);
+    let bytes = std::fs::read(&path).map_err(|e| CompressError::io(&path, e))?;
+    let rows = m.rows as usize;
+    if m.block_rows as usize != BLOCK_ROWS {
+        return Err(CompressError::Artifact(format!(
+            "{STREAMS}: blocks of {} rows",
+            m.block_rows
+        )));
+    }
+    let models = read_models(m, &bytes)?;
+    let escapes = read_escapes(m, &bytes)?;
+    let l = unzstd(section(m, &bytes, "labels")?, rows * 24 + 64, "labels")?;
+    let mut lr = Reader::new(&l, "labels");
+    let label_idx: Vec<usize> = (0..m.columns.len())
+        .filter(|&i| m.columns[i].store == Store::Label)
+        .collect();
+    let labels: Vec<Vec<i64>> = label_idx
+        .iter()
+        .map(|_| read_runs(&mut lr, rows))
+        .collect::<Result<_>>()?;
+    let first = event_starts(&labels, rows, BLOCK_ROWS);
+    let index = unzstd(section(m, &bytes, "index")?, 1 << 30, "index")?;
+    let body = section(m, &bytes, "blocks")?;
+    let nblocks = rows.div_ceil(BLOCK_ROWS);
+    let mut ir = Reader::new(&index, "index");
+    let mut spans = Vec::with_capacity(nblocks);
+    let mut at = 0usize;
+    for _ in 0..nblocks {
+        let mut cols = Vec::with_capacity(m.coded.len());
+        for _ in &m.coded {
+            let (s, o) = (ir.varint()? as usize, ir.varint()? as usize);
+            let end = at
+                .checked_add(s)
+                .and_then(|x| x.checked_add(o))
+                .filter(|&e| e <= body.len());
+            let end = end.ok_or_else(|| {
+                CompressError::Artifact(format!("{STREAMS}: block index points outside"))
+            })?;
+            cols.push((&body[at..at + s], &body[at + s..end]));
+            at = end;
+        }
+        spans.push(cols);
+    }
+    let decoded: Vec<Decoded> = spans
+        .par_iter()
+        .enumerate()
+        .map(|(b, cols)| {
+            let r = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(rows);
+            decode_block(m, &models, &escapes, &labels, &label_idx, &first, r, cols)
+        })
+        .collect::<Result<_>>()?;
+    let mut all = Vec::new();
+    for d in &decoded {
+        all.extend_from_slice(&d.2);
+    }
+    let sha = sha256_hex(&all);
+    if sha != m.table_sha256 {
+        return Err(CompressError::Artifact(format!(
+            "{}: the restored table's checksum {sha} differs from the manifest's {} (corrupt streams)",
+            dir.display(),
+            m.table_sha256
+        )));
+    }
+    assemble(dir, m, decoded, &labels, &label_idx)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decode_block(
+    m: &StructManifest,
+    models: &[Models],
+    escapes: &[Vec<(usize, f64)>],
+    labels: &[Vec<i64>],
+    label_idx: &[usize],
+    first: &[bool],
+    r: std::ops::Range<usize>,
+    cols: &[(&[u8], &[u8])],
+) -> Result<Decoded> {
+    let start = r.start;
+    let mut block = Block::new(first[r.clone()].to_vec(), m.columns.len());
+    let mut ints = vec![Vec::new(); m.columns.len()];
+    for (k, c) in m.coded.iter().enumerate() {
+        let what = format!("{STREAMS}: column '{}'", m.columns[c.index].name);
+        let mut dec = Decoder::new(cols[k].0, &what)?;
+        let mut ovf = Reader::new(cols[k].1, &what);
+        let esc = &escapes[k];
+        let mut e = esc.partition_point(|x| x.0 < start);
+        let cast = cast_of(&m.columns[c.index].dtype);
+        let md = &models[k];
+        let mut codes = Vec::new();
+        block.walk(c, |row| {
+            let kind = if c.kinds {
+                dec.symbol(&md.models[row.kind_ctx]) as u8
+            } else {
+                POS
+            };
+            let (code, res) = if kind == ZERO {
+                (0, 0)
+            } else {
+                let ctx = if c.contexts > 1 { row.ctx } else { 0 };
+                let s = dec.symbol(&md.models[md.offset + ctx]);
+                let mut z = s as u64;
+                if s + 1 == c.alphabet {
+                    z = z.wrapping_add(ovf.varint()?);
+                }
+                let res = unzigzag(z);
+                (row.pred_code.wrapping_add(res), res)
+            };
+            let gi = start + row.i;
+            let value = if e < esc.len() && esc[e].0 == gi {
+                e += 1;
+                esc[e - 1].1
+            } else {
+                restored(c, Code { kind, code }, cast)
+            };
+            codes.push(code);
+            Ok((value, res))
+        })?;
+        if c.grid == Grid::Int {
+            ints[c.index] = codes;
+        }
+    }
+    for (li, &i) in label_idx.iter().enumerate() {
+        block.values[i] = labels[li][r.clone()].iter().map(|&v| v as f64).collect();
+    }
+    let digest = block_digest(&m.columns, &block.values);
+    Ok((block.values, ints, digest))
+}
+
+fn restored(c: &CodedColumn, code: Code, cast: fn(f64) -> f64) -> f64 {
+    match c.grid {
+        Grid::Int => code.code as f64,
+        g => cast(g.value(code)),
+    }
+}
+
+/// Builds the output table in the original column order and dtypes.
+fn assemble(
+    dir: &Path,
+    m: &StructManifest,
+    decoded: Vec<Decoded>,
+    labels: &[Vec<i64>],
+    label_idx: &[usize],
+) -> Result<RecordBatch> {
+    let passthrough = if m.files.contains_key(PASSTHROUGH) {
+        Some(hepae_table::read_parquet(&dir.join(PASSTHROUGH))?)
+    } else {
+        None
+    };
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for (i, c) in m.columns.iter().enumerate() {
+        let bad = |what: &str| {
+            CompressError::Artifact(format!("{}: column '{}': {what}", dir.display(), c.name))
+        };
+        let a: ArrayRef = match c.store {
+            Store::Passthrough => {
+                let p = passthrough
+                    .as_ref()
+                    .ok_or_else(|| bad("passthrough.parquet missing"))?;
+                let a = p
+                    .column_by_name(&c.name)
+                    .ok_or_else(|| bad("not in passthrough.parquet"))?
+                    .clone();
+                if a.len() != m.rows as usize {
+                    return Err(bad("passthrough rows differ"));
+                }
+                a
+            }
+            Store::Label => {
+                let li = label_idx.iter().position(|&x| x == i).expect("label");
+                array_from_i64(&c.dtype, &labels[li]).ok_or_else(|| bad("unsupported dtype"))?
+            }
+            Store::Coded if is_float(&c.dtype) => {
+                let v: Vec<f64> = decoded
+                    .iter()
+                    .flat_map(|d| d.0[i].iter().copied())
+                    .collect();
+                array_from_f64(&c.dtype, &v).ok_or_else(|| bad("unsupported dtype"))?
+            }
+            Store::Coded => {
+                let v: Vec<i64> = decoded
+                    .iter()
+                    .flat_map(|d| d.1[i].iter().copied())
+                    .collect();
+                array_from_i64(&c.dtype, &v).ok_or_else(|| bad("unsupported dtype"))?
+            }
+        };
+        fields.push(Field::new(
+            c.name.clone(),
+            a.data_type().clone(),
+            a.null_count() > 0,
+        ));
+        arrays.push(a);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .map_err(|e| CompressError::arrow("restored table", e))
+}
+
+fn is_float(dtype: &str) -> bool {
+    matches!(dtype, "float32" | "float64")
+}
+
+/// An integer column of `dtype` from exact values.
+fn array_from_i64(dtype: &str, v: &[i64]) -> Option<ArrayRef> {
+    use arrow_array::types::*;
+    use arrow_array::PrimitiveArray;
+    macro_rules! prim {
+        ($t:ty, $n:ty) => {
+            Arc::new(PrimitiveArray::<$t>::from_iter_values(
+                v.iter().map(|x| *x as $n),
+            )) as ArrayRef
+        };
+    }
+    Some(match dtype {
+        "int8" => prim!(Int8Type, i8),
+        "int16" => prim!(Int16Type, i16),
+        "int32" => prim!(Int32Type, i32),
+        "int64" => prim!(Int64Type, i64),
+        "uint8" => prim!(UInt8Type, u8),
+        "uint16" => prim!(UInt16Type, u16),
+        "uint32" => prim!(UInt32Type, u32),
+        "uint64" => prim!(UInt64Type, u64),
+        _ => return None,
+    })
+}

@@ -1,0 +1,108 @@
+//! The one pass both sides make over a block, column by column in coding
+//! order: predict each value from what is already decoded, pick the
+//! contexts, and let the side (encoder or decoder) settle the symbol.
+
+use super::format::CodedColumn;
+use super::grid::{NEG, POS, ZERO};
+use super::predict::Feature;
+use crate::Result;
+
+/// What a side sees of one row before its value is settled.
+#[derive(Debug, Clone, Copy)]
+pub struct Row {
+    /// Row within the block.
+    pub i: usize,
+    /// Context of the sign symbol: 0 predicted zero, 1 positive, 2 negative.
+    pub kind_ctx: usize,
+    /// The sign the prediction implies.
+    pub pred_kind: u8,
+    /// Predicted code.
+    pub pred_code: i64,
+    /// Context of the residual symbol.
+    pub ctx: usize,
+}
+
+/// Decoded values of one block (table positions; uncoded columns empty).
+pub struct Block {
+    /// Event starts of the block's rows.
+    pub first: Vec<bool>,
+    /// Values as restored (after the output cast), per table column.
+    pub values: Vec<Vec<f64>>,
+    /// Residual size bucket of the column coded last, per row.
+    bucket: Vec<u8>,
+}
+
+impl Block {
+    /// An empty block of `columns` table columns.
+    pub fn new(first: Vec<bool>, columns: usize) -> Block {
+        let n = first.len();
+        Block {
+            first,
+            values: vec![Vec::new(); columns],
+            bucket: vec![0; n],
+        }
+    }
+
+    fn feature(&self, f: Feature, i: usize) -> f64 {
+        let first = self.first[i];
+        f.value(
+            |j| self.values[j][i],
+            |j| (!first).then(|| self.values[j][i - 1]),
+            first,
+        )
+    }
+
+    #[allow(clippy::needless_range_loop)]
+    /// Walks column `c`: `side` settles each row and returns its restored
+    /// value and code residual.
+    pub fn walk(
+        &mut self,
+        c: &CodedColumn,
+        mut side: impl FnMut(Row) -> Result<(f64, i64)>,
+    ) -> Result<()> {
+        let n = self.first.len();
+        self.values[c.index] = vec![f64::NAN; n];
+        let mut bucket = vec![0u8; n];
+        for i in 0..n {
+            let vhat = c.predictor.eval(|f| self.feature(f, i));
+            let kind_ctx = if c.log_target {
+                // A prediction in log space says nothing of zeros; the
+                // column coded before says whether it was zero.
+                (self.bucket[i] != 3) as usize
+            } else if vhat.is_nan() || vhat.abs() < c.zero_below {
+                0
+            } else if vhat > 0.0 {
+                1
+            } else {
+                2
+            };
+            let ctx = if c.contexts > 1 {
+                self.first[i] as usize * 4 + self.bucket[i] as usize
+            } else {
+                0
+            };
+            let row = Row {
+                i,
+                kind_ctx,
+                pred_kind: [ZERO, POS, NEG][kind_ctx],
+                pred_code: c.predict(vhat),
+                ctx,
+            };
+            let (v, r) = side(row)?;
+            self.values[c.index][i] = v;
+            bucket[i] = match r.unsigned_abs() {
+                _ if v == 0.0 => 3,
+                0 => 0,
+                1..=2 => 1,
+                _ => 2,
+            };
+        }
+        self.bucket = bucket;
+        Ok(())
+    }
+}
+
+/// Residual -> symbol (the last symbol of the alphabet marks an overflow).
+pub fn symbol(z: u64, alphabet: u32) -> u32 {
+    z.min(alphabet as u64 - 1) as u32
+}
