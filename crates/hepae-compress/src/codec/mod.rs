@@ -13,7 +13,7 @@
 //!    where that pays for the extra tables ([`entropy`]).
 //!
 //! Rows are coded in independent blocks of 65,536, in parallel; decoding
-//! repeats the encoder's walk ([`walk`]) with IEEE operations in a fixed
+//! repeats the encoder's walk (module `walk`) with IEEE operations in a fixed
 //! order, and checks the restored table's SHA-256.
 //!
 //! ```text
