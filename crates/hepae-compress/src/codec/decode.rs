@@ -11,16 +11,16 @@ use super::labels::{event_starts, read_runs};
 use super::source::cast_of;
 use super::walk::Block;
 use crate::manifest::sha256_hex;
-use crate::{array_from_f64, CompressError, Result};
+use crate::{CompressError, Result};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use rayon::prelude::*;
 use std::path::Path;
 use std::sync::Arc;
 
-/// One decoded block: values per column, exact integer codes per column,
-/// and the block's digest.
-type Decoded = (Vec<Vec<f64>>, Vec<Vec<i64>>, [u8; 32]);
+/// One decoded block, per column in its output type (float32, float64,
+/// exact integers; other columns empty), and the block's digest.
+type Decoded = (Vec<Vec<f32>>, Vec<Vec<f64>>, Vec<Vec<i64>>, [u8; 32]);
 
 /// Per coded column: its models and where the residual models start.
 struct Models {
@@ -158,7 +158,7 @@ pub fn restore_struct(dir: &Path, m: &StructManifest) -> Result<RecordBatch> {
         .collect::<Result<_>>()?;
     let mut all = Vec::new();
     for d in &decoded {
-        all.extend_from_slice(&d.2);
+        all.extend_from_slice(&d.3);
     }
     let sha = sha256_hex(&all);
     if sha != m.table_sha256 {
@@ -230,7 +230,18 @@ fn decode_block(
         block.values[i] = labels[li][r.clone()].iter().map(|&v| v as f64).collect();
     }
     let digest = block_digest(&m.columns, &block.values);
-    Ok((block.values, ints, digest))
+    // Only the output types are kept: half the memory of f64 for float32.
+    let mut f32s = vec![Vec::new(); m.columns.len()];
+    let mut f64s = vec![Vec::new(); m.columns.len()];
+    for c in &m.coded {
+        let v = std::mem::take(&mut block.values[c.index]);
+        match m.columns[c.index].dtype.as_str() {
+            "float32" => f32s[c.index] = v.into_iter().map(|x| x as f32).collect(),
+            "float64" => f64s[c.index] = v,
+            _ => {}
+        }
+    }
+    Ok((f32s, f64s, ints, digest))
 }
 
 fn restored(c: &CodedColumn, code: Code, cast: fn(f64) -> f64) -> f64 {
@@ -244,7 +255,7 @@ fn restored(c: &CodedColumn, code: Code, cast: fn(f64) -> f64) -> f64 {
 fn assemble(
     dir: &Path,
     m: &StructManifest,
-    decoded: Vec<Decoded>,
+    mut decoded: Vec<Decoded>,
     labels: &[Vec<i64>],
     label_idx: &[usize],
 ) -> Result<RecordBatch> {
@@ -277,17 +288,19 @@ fn assemble(
                 let li = label_idx.iter().position(|&x| x == i).expect("label");
                 array_from_i64(&c.dtype, &labels[li]).ok_or_else(|| bad("unsupported dtype"))?
             }
+            Store::Coded if c.dtype == "float32" => {
+                // Each block's values are freed as they are copied out.
+                let it = decoded.iter_mut().flat_map(|d| std::mem::take(&mut d.0[i]));
+                Arc::new(arrow_array::Float32Array::from_iter_values(it))
+            }
             Store::Coded if is_float(&c.dtype) => {
-                let v: Vec<f64> = decoded
-                    .iter()
-                    .flat_map(|d| d.0[i].iter().copied())
-                    .collect();
-                array_from_f64(&c.dtype, &v).ok_or_else(|| bad("unsupported dtype"))?
+                let it = decoded.iter_mut().flat_map(|d| std::mem::take(&mut d.1[i]));
+                Arc::new(arrow_array::Float64Array::from_iter_values(it))
             }
             Store::Coded => {
                 let v: Vec<i64> = decoded
-                    .iter()
-                    .flat_map(|d| d.1[i].iter().copied())
+                    .iter_mut()
+                    .flat_map(|d| std::mem::take(&mut d.2[i]))
                     .collect();
                 array_from_i64(&c.dtype, &v).ok_or_else(|| bad("unsupported dtype"))?
             }

@@ -142,20 +142,37 @@ impl Grid {
 }
 
 /// `2^(j / k)` with IEEE operations only: the fraction by a fixed Taylor
-/// series of e^u, the octave by an exact power of two.
+/// series of e^u, the octave by an exact power of two. The fractions of
+/// the last `k` used are kept per thread (the same numbers, computed once).
 pub fn exp2_code(j: i64, k: u32) -> f64 {
-    let k = k as i64;
-    let (e, f) = (j.div_euclid(k), j.rem_euclid(k));
+    use std::cell::RefCell;
+    thread_local! {
+        static OCTAVE: RefCell<(u32, Vec<f64>)> = const { RefCell::new((0, Vec::new())) };
+    }
+    let kk = k as i64;
+    let (e, f) = (j.div_euclid(kk), j.rem_euclid(kk));
+    if !(-1022..=1023).contains(&e) {
+        return f64::NAN;
+    }
+    let s = OCTAVE.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.0 != k {
+            *t = (k, (0..kk).map(|f| octave_fraction(f, kk)).collect());
+        }
+        t.1[f as usize]
+    });
+    s * f64::from_bits(((e + 1023) as u64) << 52)
+}
+
+/// `2^(f / k)` for `0 <= f < k`: e^u on [0, ln 2) by 17 Taylor terms
+/// (error near 1e-16).
+fn octave_fraction(f: i64, k: i64) -> f64 {
     let u = (f as f64 / k as f64) * std::f64::consts::LN_2;
-    // e^u on [0, ln 2): 17 terms leave an error near 1e-16.
     let mut s = 1.0;
     for n in (1..=17).rev() {
         s = 1.0 + s * u / n as f64;
     }
-    if !(-1022..=1023).contains(&e) {
-        return f64::NAN;
-    }
-    s * f64::from_bits(((e + 1023) as u64) << 52)
+    s
 }
 
 /// log2 of a positive finite `x` with IEEE operations only (exponent bits,

@@ -273,19 +273,44 @@ pub fn plan(
         };
         c.bits_per_row = sample_bits(c, &s).0;
     }
-    coded.sort_by(|a, b| {
+    let rows = batch.num_rows() as f64;
+    // Candidate orders: cheapest first, dearest first (every column can
+    // lean on the expensive ones), absolute-grid columns first; the order
+    // whose sample cost is lowest wins.
+    let mut by_cost = coded.clone();
+    by_cost.sort_by(|a, b| {
         a.bits_per_row
             .total_cmp(&b.bits_per_row)
             .then(a.index.cmp(&b.index))
     });
-    let rows = batch.num_rows() as f64;
+    let mut dear = by_cost.clone();
+    dear.reverse();
+    let mut abs_first = by_cost.clone();
+    abs_first.sort_by_key(|c| !matches!(c.grid, Grid::Abs { .. }));
+    let mut best: Option<(f64, Vec<CodedColumn>)> = None;
+    for order in [by_cost, dear, abs_first] {
+        let fitted = fit_order(order, &s, rows);
+        let total: f64 = fitted
+            .iter()
+            .map(|c| c.bits_per_row * rows + 64.0 * c.predictor.terms.len() as f64)
+            .sum();
+        if best.as_ref().is_none_or(|b| total < b.0) {
+            best = Some((total, fitted));
+        }
+    }
+    let coded = best.map(|b| b.1).unwrap_or_default();
+    Ok(Plan { columns, coded })
+}
+
+/// Each column's best predictor from the columns before it in `order`,
+/// and its alphabet.
+fn fit_order(mut coded: Vec<CodedColumn>, s: &Sampled, rows: f64) -> Vec<CodedColumn> {
     for k in 0..coded.len() {
-        let best = best_predictor(&coded, k, &s, rows);
-        coded[k] = best;
-        let (_, zs) = sample_bits(&coded[k], &s);
+        coded[k] = best_predictor(&coded, k, s, rows);
+        let (_, zs) = sample_bits(&coded[k], s);
         coded[k].alphabet = alphabet(zs);
     }
-    Ok(Plan { columns, coded })
+    coded
 }
 
 /// The cheapest of: no predictor, a linear one in value space, and (on

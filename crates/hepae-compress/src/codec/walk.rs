@@ -52,6 +52,20 @@ impl Block {
         )
     }
 
+    /// Per term of `c`'s predictor, the feature's value in every row when
+    /// it does not depend on `c` itself (computed once, not per row).
+    fn precomputed(&self, c: &CodedColumn) -> Vec<Option<Vec<f64>>> {
+        let own =
+            |f: &Feature| matches!(f, Feature::Prev(j) | Feature::LogPrev(j) if *j == c.index);
+        c.predictor
+            .terms
+            .iter()
+            .map(|(f, _)| {
+                (!own(f)).then(|| (0..self.first.len()).map(|i| self.feature(*f, i)).collect())
+            })
+            .collect()
+    }
+
     #[allow(clippy::needless_range_loop)]
     /// Walks column `c`: `side` settles each row and returns its restored
     /// value and code residual.
@@ -63,8 +77,17 @@ impl Block {
         let n = self.first.len();
         self.values[c.index] = vec![f64::NAN; n];
         let mut bucket = vec![0u8; n];
+        let pre = self.precomputed(c);
         for i in 0..n {
-            let vhat = c.predictor.eval(|f| self.feature(f, i));
+            // The predictor's own order: intercept, then each term.
+            let mut vhat = c.predictor.intercept;
+            for (t, &(f, w)) in c.predictor.terms.iter().enumerate() {
+                let x = match &pre[t] {
+                    Some(v) => v[i],
+                    None => self.feature(f, i),
+                };
+                vhat += w * x;
+            }
             let kind_ctx = if c.log_target {
                 // A prediction in log space says nothing of zeros; the
                 // column coded before says whether it was zero.
