@@ -93,23 +93,52 @@ fn every_value_meets_its_bound_on_edge_cases() {
         .collect();
     let bytes: Vec<u8> = (0..n).map(|i| (i * 31 % 256) as u8).collect();
     let event: Vec<i64> = (0..n as i64).map(|i| i / 4).collect();
+    // Finer than float32 resolves: most grid points round off the bound,
+    // so these values must be stored exactly.
+    let fine: Vec<f32> = (0..n).map(|i| 1e6 + i as f32 * 0.37).collect();
+    // float64 beyond the exponents the grid covers (subnormal, near the top).
+    let wide: Vec<f64> = (0..n)
+        .map(|i| match i % 3 {
+            0 => 1e-310 * (i + 1) as f64,
+            1 => 1.5e308,
+            _ => -(i as f64),
+        })
+        .collect();
     let table = dir.path().join("t.parquet");
     write(
         &table,
         vec![
+            ("wide", Arc::new(Float64Array::from(wide.clone()))),
             ("a", Arc::new(Float32Array::from(a.clone()))),
             ("b", Arc::new(Float64Array::from(b.clone()))),
             ("c", Arc::new(Float32Array::from(vec![42.5f32; n]))),
             ("i", Arc::new(Int64Array::from(ints.clone()))),
             ("u", Arc::new(UInt8Array::from(bytes.clone()))),
             ("event", Arc::new(Int64Array::from(event.clone()))),
+            ("fine", Arc::new(Float32Array::from(fine.clone()))),
         ],
     );
     let r = round_trip(
         dir.path(),
         &table,
-        &["a:rel:1e-3", "b:abs:1e-2", "c:rel:1e-2"],
+        &[
+            "a:rel:1e-3",
+            "b:abs:1e-2",
+            "c:rel:1e-2",
+            "fine:abs:1e-3",
+            "wide:rel:1e-3",
+        ],
     );
+    let rw = r
+        .column_by_name("wide")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    for (x, y) in wide.iter().zip(rw.values()) {
+        assert!((y - x).abs() <= 1e-3 * x.abs(), "{x} -> {y}");
+    }
+    for (x, y) in fine.iter().zip(f32s(&r, "fine")) {
+        assert!(((y - x).abs() as f64) <= 1e-3, "{x} -> {y}");
+    }
     for (x, y) in a.iter().zip(f32s(&r, "a")) {
         if x.is_nan() {
             assert!(y.is_nan());

@@ -9,7 +9,7 @@ use super::grid::{POS, ZERO};
 use super::labels::{event_starts, write_runs};
 use super::plan::{plan, residual_symbol, restore_row};
 use super::source::Raw;
-use super::walk::Block;
+use super::walk::{Block, Row};
 use crate::manifest::sha256_hex;
 use crate::{CompressError, CompressOptions, Result};
 use arrow_array::RecordBatch;
@@ -25,6 +25,7 @@ pub(crate) enum Sink {
     Count {
         kind: Vec<Vec<u64>>,
         code: Vec<Vec<u64>>,
+        code_pred: Vec<Vec<u64>>,
     },
     /// Queues symbols for the stream; overflow residuals as varints.
     Code {
@@ -40,6 +41,7 @@ impl Sink {
         Sink::Count {
             kind: vec![vec![0; 3]; 3],
             code: vec![vec![0; c.alphabet as usize]; 8],
+            code_pred: vec![vec![0; c.alphabet as usize]; 8],
         }
     }
 
@@ -50,11 +52,17 @@ impl Sink {
         }
     }
 
-    fn residual(&mut self, c: &CodedColumn, ctx: usize, r: i64) {
+    fn residual(&mut self, c: &CodedColumn, row: &Row, r: i64) {
         let z = zigzag(r);
         let s = residual_symbol(c, z);
+        let ctx = row.ctx;
         match self {
-            Sink::Count { code, .. } => code[ctx][s as usize] += 1,
+            Sink::Count {
+                code, code_pred, ..
+            } => {
+                code[row.ctx_res][s as usize] += 1;
+                code_pred[row.ctx_pred][s as usize] += 1;
+            }
             Sink::Code {
                 enc,
                 overflow,
@@ -119,7 +127,7 @@ fn walk_block(
                 q.wrapping_sub(row.pred_code)
             };
             if kind != ZERO {
-                w.sink.residual(c, row.ctx, r);
+                w.sink.residual(c, &row, r);
             }
             Ok((value, r))
         })?;
@@ -154,6 +162,7 @@ fn choose_tables(
     c: &mut CodedColumn,
     kind: &[Vec<u64>],
     code: &[Vec<u64>],
+    code_pred: &[Vec<u64>],
 ) -> (Option<Table>, Table) {
     let one: Vec<u64> = (0..code[0].len())
         .map(|s| code.iter().map(|c| c[s]).sum())
@@ -167,11 +176,22 @@ fn choose_tables(
     };
     let c1 = t1.cost_bits(std::slice::from_ref(&one)) + size(&t1);
     let c8 = t8.cost_bits(code) + size(&t8);
-    let table = if c8 < c1 {
+    let tp = Table::from_counts(code_pred);
+    let cp = if c.pred_edges.is_empty() {
+        f64::INFINITY
+    } else {
+        tp.cost_bits(code_pred) + size(&tp)
+    };
+    let table = if cp < c8.min(c1) {
         c.contexts = 8;
+        tp
+    } else if c8 < c1 {
+        c.contexts = 8;
+        c.pred_edges.clear();
         t8
     } else {
         c.contexts = 1;
+        c.pred_edges.clear();
         t1
     };
     c.kinds = kind.iter().any(|k| k[ZERO as usize] + k[2] > 0);
@@ -225,13 +245,20 @@ pub(crate) fn encode(
     for (k, c) in coded.iter_mut().enumerate() {
         let mut kind = vec![vec![0u64; 3]; 3];
         let mut code = vec![vec![0u64; c.alphabet as usize]; 8];
+        let mut code_pred = code.clone();
         for b in &counted {
-            if let Sink::Count { kind: bk, code: bc } = &b[k].sink {
+            if let Sink::Count {
+                kind: bk,
+                code: bc,
+                code_pred: bp,
+            } = &b[k].sink
+            {
                 add(&mut kind, bk);
                 add(&mut code, bc);
+                add(&mut code_pred, bp);
             }
         }
-        tables.push(choose_tables(c, &kind, &code));
+        tables.push(choose_tables(c, &kind, &code, &code_pred));
     }
     drop(counted);
     let models: Vec<(Vec<Model>, usize)> = tables

@@ -61,6 +61,10 @@ pub struct CodedColumn {
     /// Residual contexts: 1, or 8 (event start x previous column's residual
     /// size: zero, 1-2, larger, or a zero value).
     pub contexts: u8,
+    /// With 8 contexts: empty, the residual-size scheme; else the three
+    /// edges of the predicted code's quartiles (event start x quartile).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pred_edges: Vec<i64>,
     /// Residual alphabet; the last symbol marks a residual in the overflow bytes.
     pub alphabet: u32,
     /// Values stored exactly.

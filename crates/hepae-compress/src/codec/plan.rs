@@ -79,6 +79,7 @@ fn classify(
                 zero_below: 0.0,
                 kinds: false,
                 contexts: 1,
+                pred_edges: Vec::new(),
                 alphabet: 2,
                 escapes: 0,
                 max_abs_error: 0.0,
@@ -309,6 +310,7 @@ fn fit_order(mut coded: Vec<CodedColumn>, s: &Sampled, rows: f64) -> Vec<CodedCo
         coded[k] = best_predictor(&coded, k, s, rows);
         let (_, zs) = sample_bits(&coded[k], s);
         coded[k].alphabet = alphabet(zs);
+        coded[k].pred_edges = quartiles(predicted_codes(&coded[k], s));
     }
     coded
 }
@@ -378,6 +380,27 @@ fn best_predictor(coded: &[CodedColumn], k: usize, s: &Sampled, rows: f64) -> Co
         consider(trial);
     }
     best
+}
+
+/// The predicted codes of the sample rows.
+fn predicted_codes(c: &CodedColumn, s: &Sampled) -> Vec<i64> {
+    (0..s.first.len())
+        .map(|i| c.predict(c.predictor.eval(|f| feature(s, f, i))))
+        .collect()
+}
+
+/// The three quartile edges of `v` (empty when they do not split it).
+fn quartiles(mut v: Vec<i64>) -> Vec<i64> {
+    v.sort_unstable();
+    if v.is_empty() {
+        return Vec::new();
+    }
+    let e: Vec<i64> = [1, 2, 3].iter().map(|q| v[v.len() * q / 4]).collect();
+    if e[0] == e[2] {
+        Vec::new()
+    } else {
+        e
+    }
 }
 
 /// Symbols covering 99.9% of the sample's residuals, plus the overflow mark.

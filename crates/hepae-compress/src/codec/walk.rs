@@ -20,6 +20,10 @@ pub struct Row {
     pub pred_code: i64,
     /// Context of the residual symbol.
     pub ctx: usize,
+    /// The residual-size context (counted when choosing).
+    pub ctx_res: usize,
+    /// The predicted-code quartile context (counted when choosing).
+    pub ctx_pred: usize,
 }
 
 /// Decoded values of one block (table positions; uncoded columns empty).
@@ -99,17 +103,23 @@ impl Block {
             } else {
                 2
             };
-            let ctx = if c.contexts > 1 {
-                self.first[i] as usize * 4 + self.bucket[i] as usize
-            } else {
-                0
+            let pred_code = c.predict(vhat);
+            let start = self.first[i] as usize * 4;
+            let ctx_res = start + self.bucket[i] as usize;
+            let ctx_pred = start + c.pred_edges.partition_point(|e| *e < pred_code).min(3);
+            let ctx = match (c.contexts > 1, c.pred_edges.is_empty()) {
+                (false, _) => 0,
+                (true, true) => ctx_res,
+                (true, false) => ctx_pred,
             };
             let row = Row {
                 i,
                 kind_ctx,
                 pred_kind: [ZERO, POS, NEG][kind_ctx],
-                pred_code: c.predict(vhat),
+                pred_code,
                 ctx,
+                ctx_res,
+                ctx_pred,
             };
             let (v, r) = side(row)?;
             self.values[c.index][i] = v;
