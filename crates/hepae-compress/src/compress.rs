@@ -169,20 +169,7 @@ fn check_columns(
             )));
         }
     }
-    for c in &opts.lossless {
-        if schema.index_of(c).is_err() {
-            return Err(input(format!("lossless column '{c}' is not in the table")));
-        }
-    }
-    for (c, b) in &opts.bounds {
-        if c != "*" && schema.index_of(c).is_err() {
-            return Err(input(format!(
-                "bound on column '{c}', which is not in the table"
-            )));
-        }
-        b.validate(c).map_err(input)?;
-    }
-    Ok(())
+    crate::codec::check_names(batch, opts, data)
 }
 
 /// The stored latent space and the decoder's output from it.

@@ -320,26 +320,14 @@ fn is_float(dtype: &str) -> bool {
     matches!(dtype, "float32" | "float64")
 }
 
-/// An integer column of `dtype` from exact values.
+/// An integer column of `dtype` from exact values: 64-bit ones directly,
+/// narrower ones (exact in f64) through the shared builder.
 fn array_from_i64(dtype: &str, v: &[i64]) -> Option<ArrayRef> {
-    use arrow_array::types::*;
-    use arrow_array::PrimitiveArray;
-    macro_rules! prim {
-        ($t:ty, $n:ty) => {
-            Arc::new(PrimitiveArray::<$t>::from_iter_values(
-                v.iter().map(|x| *x as $n),
-            )) as ArrayRef
-        };
-    }
     Some(match dtype {
-        "int8" => prim!(Int8Type, i8),
-        "int16" => prim!(Int16Type, i16),
-        "int32" => prim!(Int32Type, i32),
-        "int64" => prim!(Int64Type, i64),
-        "uint8" => prim!(UInt8Type, u8),
-        "uint16" => prim!(UInt16Type, u16),
-        "uint32" => prim!(UInt32Type, u32),
-        "uint64" => prim!(UInt64Type, u64),
-        _ => return None,
+        "int64" => Arc::new(arrow_array::Int64Array::from(v.to_vec())),
+        "uint64" => Arc::new(arrow_array::UInt64Array::from_iter_values(
+            v.iter().map(|x| *x as u64),
+        )),
+        _ => crate::array_from_f64(dtype, &v.iter().map(|x| *x as f64).collect::<Vec<_>>())?,
     })
 }

@@ -109,7 +109,7 @@ pub fn compress_struct(data: &Path, out: &Path, opts: &CompressOptions) -> Resul
 }
 
 /// `--lossless` and `--bound` name columns of the table, with valid bounds.
-fn check_names(
+pub(crate) fn check_names(
     batch: &arrow_array::RecordBatch,
     opts: &CompressOptions,
     data: &Path,
