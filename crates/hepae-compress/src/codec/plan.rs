@@ -266,10 +266,12 @@ pub fn plan(
     for c in &mut coded {
         grid_details(c, &s);
         c.predictor = Predictor {
-            intercept: c.grid.value(Code {
+            intercept: Some(c.grid.value(Code {
                 kind: POS,
                 code: c.fallback,
-            }),
+            }))
+            .filter(|v| v.is_finite())
+            .unwrap_or(0.0),
             terms: Vec::new(),
         };
         c.bits_per_row = sample_bits(c, &s).0;
@@ -330,6 +332,10 @@ fn best_predictor(coded: &[CodedColumn], k: usize, s: &Sampled, rows: f64) -> Co
     let mut best = c.clone();
     let mut best_cost = cost(c.bits_per_row, 0);
     let mut consider = |trial: CodedColumn| {
+        let p = &trial.predictor;
+        if !p.intercept.is_finite() || p.terms.iter().any(|t| !t.1.is_finite()) {
+            return;
+        }
         let (bits, _) = sample_bits(&trial, s);
         let t = cost(bits, trial.predictor.terms.len());
         if t < best_cost {

@@ -94,7 +94,7 @@ pub fn fit(
     let mut best = solve(s, target, w, &chosen);
     while chosen.len() < max_terms {
         use rayon::prelude::*;
-        let trial = candidates
+        let trials: Vec<(f64, Feature, (Predictor, f64))> = candidates
             .par_iter()
             .filter(|f| !chosen.contains(f))
             .map(|&f| {
@@ -103,7 +103,12 @@ pub fn fit(
                 let r = solve(s, target, w, &c);
                 (r.1, f, r)
             })
-            .min_by(|a, b| a.0.total_cmp(&b.0));
+            .collect();
+        // In candidate order, first of equals: the same on any thread count.
+        let trial = trials
+            .into_iter()
+            .filter(|t| t.0.is_finite())
+            .reduce(|a, b| if b.0 < a.0 { b } else { a });
         match trial {
             Some((sse, f, r)) if sse < best.1 * 0.99 => {
                 chosen.push(f);
@@ -134,6 +139,9 @@ fn snap(s: &Sample, target: &[f64], w: &[f64], mut p: Predictor) -> Predictor {
         }
     }
     p.intercept = if den > 0.0 { num / den } else { 0.0 };
+    if !p.intercept.is_finite() || p.terms.iter().any(|t| !t.1.is_finite()) {
+        return Predictor::default();
+    }
     let near = p.intercept.round();
     if (p.intercept - near).abs() < 1e-9 {
         p.intercept = near;
@@ -168,6 +176,9 @@ fn solve(s: &Sample, target: &[f64], w: &[f64], features: &[Feature]) -> (Predic
         a[r * p + r] += 1e-12 * a[r * p + r].abs().max(1e-300);
     }
     let coef = gauss(a, b, p).unwrap_or_else(|| vec![0.0; p]);
+    if coef.iter().any(|c| !c.is_finite()) {
+        return (Predictor::default(), f64::INFINITY);
+    }
     let pred = Predictor {
         intercept: coef[0],
         terms: features
