@@ -219,7 +219,9 @@ fn decode_block(
             } else {
                 restored(c, Code { kind, code }, cast)
             };
-            codes.push(code);
+            if c.grid == Grid::Int {
+                codes.push(code);
+            }
             Ok((value, res))
         })?;
         if c.grid == Grid::Int {

@@ -139,16 +139,26 @@ pub struct StructManifest {
 }
 
 impl CodedColumn {
+    /// Context of the sign symbol: 0 predicted zero, 1 positive, 2
+    /// negative. A prediction in log space says nothing of zeros, so there
+    /// the column coded before decides (`prev_zero`).
+    pub fn kind_context(&self, vhat: f64, prev_zero: bool) -> usize {
+        if self.log_target {
+            (!prev_zero) as usize
+        } else if vhat.is_nan() || vhat.abs() < self.zero_below {
+            0
+        } else if vhat > 0.0 {
+            1
+        } else {
+            2
+        }
+    }
+
     /// The predicted code of prediction `vhat`.
     pub fn predict(&self, vhat: f64) -> i64 {
         match (self.log_target, self.grid) {
             (true, super::grid::Grid::Rel { k }) => {
-                let q = (vhat * k as f64).round();
-                if q.is_finite() && q.abs() < 4e15 {
-                    q as i64
-                } else {
-                    self.fallback
-                }
+                super::grid::code_or((vhat * k as f64).round(), self.fallback)
             }
             _ => self.grid.predict(vhat, self.fallback),
         }

@@ -133,11 +133,16 @@ impl Grid {
                 (log2_det(v.abs()) * k as f64).round()
             }
         };
-        if q.abs() < 4e15 {
-            q as i64
-        } else {
-            fallback
-        }
+        code_or(q, fallback)
+    }
+}
+
+/// `q` as a code when it is one (finite, within +-4e15), else `fallback`.
+pub fn code_or(q: f64, fallback: i64) -> i64 {
+    if q.abs() < 4e15 {
+        q as i64
+    } else {
+        fallback
     }
 }
 

@@ -182,15 +182,8 @@ fn sample_bits(c: &CodedColumn, s: &Sampled) -> (f64, Vec<u64>) {
     let mut zs = Vec::with_capacity(n);
     for (i, code) in codes.iter().enumerate() {
         let vhat = c.predictor.eval(|f| get(f, i));
-        let kc = if c.log_target {
-            1
-        } else if vhat.is_nan() || vhat.abs() < c.zero_below {
-            0
-        } else if vhat > 0.0 {
-            1
-        } else {
-            2
-        };
+        // The sample does not track the previous column's zeros.
+        let kc = c.kind_context(vhat, false) as u64;
         let pc = c.predict(vhat);
         let (kind, r) = match code {
             Some(k) if k.kind == ZERO => (ZERO, None),

@@ -92,17 +92,7 @@ impl Block {
                 };
                 vhat += w * x;
             }
-            let kind_ctx = if c.log_target {
-                // A prediction in log space says nothing of zeros; the
-                // column coded before says whether it was zero.
-                (self.bucket[i] != 3) as usize
-            } else if vhat.is_nan() || vhat.abs() < c.zero_below {
-                0
-            } else if vhat > 0.0 {
-                1
-            } else {
-                2
-            };
+            let kind_ctx = c.kind_context(vhat, self.bucket[i] == 3);
             let pred_code = c.predict(vhat);
             let start = self.first[i] as usize * 4;
             let ctx_res = start + self.bucket[i] as usize;
