@@ -30,7 +30,10 @@ enum Command {
     /// Flatten an object collection (jets, muons, ...) of ROOT trees into
     /// zstd Parquet with one row per object.
     Ingest(ingest::IngestArgs),
-    /// Train an autoencoder (ae, sae, vae, beta_vae) on a Parquet table.
+    /// Train a VAE event generator on Dark Machines events, generate events
+    /// and compare them with held-out MC and two baselines.
+    Generate(generate::GenerateArgs),
+    /// Train an autoencoder (ae, sae, vae, beta_vae, alpha_vae) on a Parquet table.
     Train(train::TrainArgs),
     /// Compress a Parquet table with a trained model into an artifact directory
     /// (latent space, model, residuals for error bounds, lossless columns).
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Inspect(a) => inspect::run(&a),
         Command::Ingest(a) => ingest::run(&a),
+        Command::Generate(a) => generate::run(&a),
         Command::Train(a) => train::run(&a),
         Command::Compress(a) => compress::run_compress(&a),
         Command::Decompress(a) => compress::run_decompress(&a),

@@ -178,7 +178,7 @@ fn thesis_pipelines_hold_the_thesis_configuration() {
     for (file, ratios, emd) in [("hep1", vec![1.6, 6.0], 0.0), ("hep2", vec![1.6, 4.0], 1.0)] {
         let path = repo(&format!("pipelines/{file}.yaml"));
         let p: hepae_pipeline::Pipeline = hepae_pipeline::read_yaml(&path).unwrap();
-        let t = &p.train;
+        let t = p.train().unwrap();
         assert_eq!(t.model.hidden, vec![200, 100, 50], "{file}");
         assert_eq!((t.batch_size, t.lr, t.epochs), (512, 1e-3, 1000), "{file}");
         assert_eq!(

@@ -13,9 +13,28 @@ pub struct IngestArgs {
     /// Tree name (`Events`, `CollectionTree`, `dir/tree`).
     #[arg(long, default_value = "Events")]
     tree: String,
-    /// Collection prefix: `Jet`, `GenJetAK8`, `AnalysisJetsAuxDyn`, Delphes `Jet`.
+    /// Collection prefix: `Jet`, `GenJetAK8`, `AnalysisJetsAuxDyn`, Delphes `Jet` (ROOT input).
     #[arg(long)]
-    collection: String,
+    collection: Option<String>,
+    /// Input format: `root`, or `darkmachines` (challenge CSV). Default: from
+    /// the extension (`.csv` is darkmachines).
+    #[arg(long)]
+    format: Option<String>,
+    /// Dark Machines table layout: `events` (one row per event, object
+    /// slots) or `objects` (one row per object).
+    #[arg(long, default_value = "events")]
+    layout: String,
+    /// Dark Machines energies and momenta: `GeV` (default) or `MeV` (the files' units).
+    #[arg(long, default_value = "GeV")]
+    units: String,
+    /// Dark Machines object slots of the events layout, e.g. `jets=6,bjets=4`
+    /// (the types not named keep their default: bjets 4, jets 6, electrons 2,
+    /// muons 2, photons 2).
+    #[arg(long, default_value = "")]
+    slots: String,
+    /// Dark Machines: count and report bad lines instead of failing on the first.
+    #[arg(long)]
+    skip_bad_lines: bool,
     /// Comma-separated columns; NAME=BRANCH reads an explicit branch. Default: every array branch of the collection.
     #[arg(long, value_delimiter = ',')]
     columns: Vec<String>,
@@ -78,6 +97,21 @@ fn progress_bar(n: usize, bytes: u64) -> indicatif::ProgressBar {
 
 pub fn run(a: &IngestArgs) -> Result<()> {
     let mut inputs = hepae_ingest::expand_inputs(&a.input)?;
+    if super::ingest_dm::is_darkmachines(a.format.as_deref(), &inputs)? {
+        return super::ingest_dm::run(&super::ingest_dm::DmArgs {
+            inputs,
+            out: a.out.clone(),
+            layout: &a.layout,
+            units: &a.units,
+            slots: &a.slots,
+            skip_bad_lines: a.skip_bad_lines,
+            zstd_level: a.zstd_level,
+        });
+    }
+    let collection = a
+        .collection
+        .clone()
+        .context("--collection is required for ROOT input (e.g. --collection Jet)")?;
     let mut first_file_index = 0;
     let mut out = a.out.clone();
     if let Some(s) = &a.shard {
@@ -106,7 +140,7 @@ pub fn run(a: &IngestArgs) -> Result<()> {
     let spec = IngestSpec {
         inputs: inputs.clone(),
         tree: a.tree.clone(),
-        collection: a.collection.clone(),
+        collection,
         columns,
         cuts,
         drop_zero_columns: a.drop_zero_columns,
@@ -170,7 +204,7 @@ pub fn run(a: &IngestArgs) -> Result<()> {
 }
 
 /// `jets.parquet` -> `jets.parquet.json`.
-fn sidecar_path(out: &Path) -> PathBuf {
+pub(crate) fn sidecar_path(out: &Path) -> PathBuf {
     let mut s = out.as_os_str().to_owned();
     s.push(".json");
     PathBuf::from(s)

@@ -3,7 +3,9 @@
 pub mod bench_train;
 pub mod compress;
 pub mod dataset;
+pub mod generate;
 pub mod ingest;
+pub mod ingest_dm;
 pub mod inspect;
 pub mod report;
 pub mod rmm;

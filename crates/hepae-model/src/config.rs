@@ -16,12 +16,20 @@ pub enum ModelKind {
     Vae,
     /// Beta-VAE (beta from the loss config).
     BetaVae,
+    /// alpha-VAE: no KL term; Gaussian noise of standard deviation alpha
+    /// (loss config) is added to the latent code in training.
+    AlphaVae,
 }
 
 impl ModelKind {
     /// True for the variational models.
     pub fn is_variational(self) -> bool {
         matches!(self, ModelKind::Vae | ModelKind::BetaVae)
+    }
+
+    /// True for the kinds that draw latent noise in training (the VAEs and the alpha-VAE).
+    pub fn noisy_latent(self) -> bool {
+        self.is_variational() || self == ModelKind::AlphaVae
     }
 }
 
@@ -33,7 +41,10 @@ impl std::str::FromStr for ModelKind {
             "sae" => Ok(ModelKind::Sae),
             "vae" => Ok(ModelKind::Vae),
             "beta_vae" => Ok(ModelKind::BetaVae),
-            _ => Err(format!("unknown model '{s}' (ae, sae, vae, beta_vae)")),
+            "alpha_vae" => Ok(ModelKind::AlphaVae),
+            _ => Err(format!(
+                "unknown model '{s}' (ae, sae, vae, beta_vae, alpha_vae)"
+            )),
         }
     }
 }
@@ -104,6 +115,8 @@ pub struct LossConfig {
     pub emd: f64,
     /// KL weight for VAEs (1 for `vae`; beta for `beta_vae`).
     pub beta: f64,
+    /// Standard deviation of the latent noise of `alpha_vae`.
+    pub alpha: f64,
 }
 
 impl Default for LossConfig {
@@ -113,6 +126,7 @@ impl Default for LossConfig {
             l1: 1e-3,
             emd: 0.0,
             beta: 1.0,
+            alpha: 0.2,
         }
     }
 }

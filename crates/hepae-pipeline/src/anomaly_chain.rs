@@ -48,10 +48,11 @@ pub(crate) fn run_rmm(
         Ok(())
     })?;
     let an_dir = root.join("anomaly");
-    let cfg = serde_json::json!({"train": p.train, "anomaly": p.anomaly});
+    let train = p.train()?;
+    let cfg = serde_json::json!({"train": train, "anomaly": p.anomaly});
     ctx.stage(Stage::Anomaly, &an_dir, "anomaly", cfg, &[&k_rmm], |dir| {
         let b = hepae_table::read_parquet(&table)?;
-        let sum = hepae_rmm::anomaly::run(&b, &p.train, &p.anomaly, dir)?;
+        let sum = hepae_rmm::anomaly::run(&b, train, &p.anomaly, dir)?;
         for roc in &sum.rocs {
             eprintln!("    AUC {} vs SM background: {:.4}", roc.signal, roc.auc);
         }

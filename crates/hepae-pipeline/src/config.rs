@@ -35,8 +35,10 @@ pub struct Pipeline {
     /// Cuts and column selection on the flat table.
     #[serde(default)]
     pub preprocess: Option<PreprocessSection>,
-    /// Training configuration (every key of `hepae train --config`).
-    pub train: TrainConfig,
+    /// Training configuration (every key of `hepae train --config`); needed
+    /// by the compression and anomaly chains.
+    #[serde(default)]
+    pub train: Option<TrainConfig>,
     /// Compression ratios R = features / latent to run (one train ->
     /// validate chain each, in `OUT/NAME/rR/`); empty: `train.model.latent`.
     #[serde(default)]
@@ -54,6 +56,41 @@ pub struct Pipeline {
     /// Anomaly-stage options (background split, weights).
     #[serde(default)]
     pub anomaly: hepae_rmm::AnomalyOptions,
+    /// Dark Machines CSV input of the generation chain.
+    #[serde(default)]
+    pub darkmachines: Option<DarkMachinesSection>,
+    /// Event generation: when present the pipeline runs ingest (Dark
+    /// Machines CSV) -> generate instead of the compression chain.
+    #[serde(default)]
+    pub generate: Option<hepae_generate::GenerateConfig>,
+}
+
+impl Pipeline {
+    /// The `train` section, which the compression and anomaly chains need.
+    pub fn train(&self) -> crate::Result<&TrainConfig> {
+        self.train.as_ref().ok_or_else(|| {
+            crate::PipelineError::Config("the pipeline needs a train section".into())
+        })
+    }
+}
+
+/// What the generation chain's ingest stage reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DarkMachinesSection {
+    /// Challenge CSV files (`$HEPAE_DATA` expanded).
+    pub inputs: Vec<String>,
+    /// Object slots of the events table (default: bjets 4, jets 6,
+    /// electrons 2, muons 2, photons 2).
+    #[serde(default)]
+    pub slots: hepae_darkmachines::Slots,
+    /// `GeV` (default) or `MeV`.
+    #[serde(default = "default_units")]
+    pub units: String,
+}
+
+fn default_units() -> String {
+    "GeV".into()
 }
 
 /// Samples and matrix layout of the RMM stage.

@@ -11,13 +11,16 @@
 mod anomaly_chain;
 pub mod config;
 mod error;
+mod generate_chain;
 mod load;
 pub mod repro;
+mod stage;
 mod stages;
 mod train;
 
 pub use config::{Dataset, Pipeline};
 pub use error::{PipelineError, Result, StageFailure};
 pub use load::{expand_data, load_pipeline, read_yaml};
-pub use stages::{run, RunOptions, Stage, StageOutcome};
+pub use stage::Stage;
+pub use stages::{run, RunOptions, StageOutcome};
 pub use train::train_with_plot;

@@ -1,71 +1,11 @@
 //! Stage planning, up-to-date checks and execution.
 
 use crate::config::{Dataset, IngestSection, Pipeline, PreprocessSection};
-use crate::{expand_data, read_yaml, PipelineError, Result, StageFailure};
+use crate::{expand_data, read_yaml, PipelineError, Result, Stage, StageFailure};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// The stages, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Stage {
-    /// ROOT -> flat Parquet.
-    Ingest,
-    /// Cuts and column choices.
-    Preprocess,
-    /// Autoencoder training.
-    Train,
-    /// Table + model -> artifact.
-    Compress,
-    /// Artifact -> restored table.
-    Decompress,
-    /// Report.
-    Validate,
-    /// Events -> Rapidity-Mass Matrices.
-    Rmm,
-    /// Anomaly model and scores.
-    Anomaly,
-}
-
-impl Stage {
-    /// All stages in order.
-    pub const ALL: [Stage; 8] = [
-        Stage::Ingest,
-        Stage::Preprocess,
-        Stage::Train,
-        Stage::Compress,
-        Stage::Decompress,
-        Stage::Validate,
-        Stage::Rmm,
-        Stage::Anomaly,
-    ];
-    /// Lower-case name (also the output directory).
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Ingest => "ingest",
-            Stage::Preprocess => "preprocess",
-            Stage::Train => "train",
-            Stage::Compress => "compress",
-            Stage::Decompress => "decompress",
-            Stage::Validate => "validate",
-            Stage::Rmm => "rmm",
-            Stage::Anomaly => "anomaly",
-        }
-    }
-}
-
-impl std::str::FromStr for Stage {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Stage, String> {
-        Stage::ALL
-            .into_iter()
-            .find(|st| st.name() == s)
-            .ok_or_else(|| {
-                format!("unknown stage '{s}' (ingest, preprocess, train, compress, decompress, validate, rmm, anomaly)")
-            })
-    }
-}
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -269,6 +209,9 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
     if let Some(r) = &p.rmm {
         return crate::anomaly_chain::run_rmm(&p, r, &root, opts);
     }
+    if let Some(g) = &p.generate {
+        return crate::generate_chain::run_generate(&p, g, &root, opts);
+    }
     let (ingest, pre) = resolve_ingest(&p, base)?;
     check_chain(&p, path)?;
     let variants = p.compression_ratios.len().max(1);
@@ -404,9 +347,9 @@ fn stage_preprocess(
 /// count after preprocessing decides the latent size.
 fn variant_plan(p: &Pipeline, table: &Path) -> Result<Vec<(String, usize)>> {
     if p.compression_ratios.is_empty() {
-        return Ok(vec![(String::new(), p.train.model.latent)]);
+        return Ok(vec![(String::new(), p.train()?.model.latent)]);
     }
-    let features = if p.train.columns.is_empty() {
+    let features = if p.train()?.columns.is_empty() {
         let schema = hepae_table::read_parquet_schema(table)?;
         schema
             .fields()
@@ -414,7 +357,7 @@ fn variant_plan(p: &Pipeline, table: &Path) -> Result<Vec<(String, usize)>> {
             .filter(|f| !hepae_table::LABEL_COLUMNS.contains(&f.name().as_str()))
             .count()
     } else {
-        p.train.columns.len()
+        p.train()?.columns.len()
     };
     Ok(p.compression_ratios
         .iter()
@@ -458,7 +401,7 @@ impl Variant<'_> {
     }
 
     fn train(&self, ctx: &mut Ctx, dir: &Path) -> Result<String> {
-        let mut cfg = self.p.train.clone();
+        let mut cfg = self.p.train()?.clone();
         cfg.model.latent = self.latent;
         let latent = self.latent;
         let key = config_value(&cfg)?;

@@ -15,7 +15,7 @@ mod markdown;
 pub use charts::{box_plot, ensure_font, heatmap, line_plot, BoxItem, Series};
 pub use error::{DrawFailure, PlotError};
 pub use hist::{fill_folded, hist_plot, ratio, spans_decades, Draw, HistPlot, HistSeries, LogY};
-pub use markdown::{escape_html, markdown_body, markdown_page};
+pub use markdown::{escape_html, markdown_body, markdown_page, IMAGE_CHECK};
 
 pub(crate) use charts::{fmt_tick, PALETTE};
 pub(crate) use error::{draw_err, Drawn};

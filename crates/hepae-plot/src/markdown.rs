@@ -82,6 +82,15 @@ pub fn markdown_body(md: &str) -> String {
     h
 }
 
+/// A script for report pages: on load it records in `body` data attributes
+/// how many images loaded and which failed (checked by headless-browser tests).
+pub const IMAGE_CHECK: &str = "<script>window.addEventListener('load', () => {\
+const imgs = Array.from(document.images);\
+const bad = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));\
+document.body.dataset.imagesLoaded = String(imgs.length - bad.length);\
+document.body.dataset.imagesTotal = String(imgs.length);\
+document.body.dataset.imagesBroken = bad.join(' ');});</script>\n";
+
 /// A standalone page: `title`, the body of `md`, then `extra` (raw HTML
 /// such as figures or scripts) before `</body>`.
 pub fn markdown_page(md: &str, title: &str, extra: &str) -> String {

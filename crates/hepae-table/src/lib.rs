@@ -11,6 +11,7 @@ mod columns;
 mod error;
 mod matrix;
 mod parquet;
+mod stream;
 mod yaml;
 
 pub use atomic::{tmp_sibling, write_dir_atomic, write_file_atomic, write_json_atomic};
@@ -22,4 +23,5 @@ pub use parquet::{
     write_parquet_atomic_with, write_parquet_parts_atomic, ColumnEncoder, EncodedField,
     ParquetOptions, DEFAULT_ZSTD_LEVEL,
 };
+pub use stream::ParquetStream;
 pub use yaml::read_yaml;

@@ -120,7 +120,7 @@ fn leaf_count(dt: &DataType) -> usize {
 
 /// Writer properties for `options`, with the key/value `metadata` and the
 /// exact Arrow types of `schema` (int16, uint64, ...) for Arrow-based readers.
-fn properties(
+pub(crate) fn properties(
     schema: &Schema,
     metadata: &[(String, String)],
     options: &ParquetOptions,

@@ -52,14 +52,19 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel, TrainError
     let (meta, normalizer) = hepae_model::load_description(dir)?;
     let record =
         ModuleRecord::load(d.weights()).map_err(|e| io_err(&d.weights(), format!("{e:?}")))?;
-    let model = AutoEncoder::new(&meta.config.model, meta.columns.len(), device)
-        .try_load_record(record)
-        .map_err(|e| {
-            io_err(
-                &d.weights(),
-                format!("weights do not fit the configured network: {e:?}"),
-            )
-        })?;
+    let model = AutoEncoder::with_noise(
+        &meta.config.model,
+        meta.columns.len(),
+        meta.config.loss.alpha,
+        device,
+    )
+    .try_load_record(record)
+    .map_err(|e| {
+        io_err(
+            &d.weights(),
+            format!("weights do not fit the configured network: {e:?}"),
+        )
+    })?;
     Ok(LoadedModel {
         model,
         meta,

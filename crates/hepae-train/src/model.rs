@@ -30,6 +30,8 @@ pub struct AutoEncoder {
     #[module(skip)]
     activation: Activation,
     variational: bool,
+    /// Standard deviation of the training latent noise (alpha-VAE; 0 otherwise).
+    noise_std: f64,
 }
 
 /// What one forward pass produces.
@@ -46,6 +48,16 @@ impl AutoEncoder {
     /// Builds the network for `inputs` columns on `device` (initialisation
     /// follows the device's seed).
     pub fn new(config: &ModelConfig, inputs: usize, device: &Device) -> AutoEncoder {
+        Self::with_noise(config, inputs, 0.0, device)
+    }
+
+    /// [`AutoEncoder::new`] for an alpha-VAE: `noise_std` is alpha.
+    pub fn with_noise(
+        config: &ModelConfig,
+        inputs: usize,
+        noise_std: f64,
+        device: &Device,
+    ) -> AutoEncoder {
         let mut widths = vec![inputs];
         widths.extend(&config.hidden);
         let encoder = widths
@@ -71,6 +83,11 @@ impl AutoEncoder {
             output,
             activation: config.activation,
             variational,
+            noise_std: if config.kind == hepae_model::ModelKind::AlphaVae {
+                noise_std
+            } else {
+                0.0
+            },
         }
     }
 
@@ -109,8 +126,13 @@ impl AutoEncoder {
 
     /// Full pass; VAEs sample z = mean + exp(logvar / 2) * eps when `sample` is set.
     pub fn forward(&self, x: Tensor<2>, sample: bool) -> Forward {
-        let eps = (sample && self.variational).then(|| self.noise(x.dims()[0], &x.device()));
+        let eps = (sample && self.draws_noise()).then(|| self.noise(x.dims()[0], &x.device()));
         self.forward_with_noise(x, eps)
+    }
+
+    /// True when training draws latent noise (VAE sampling or alpha-VAE noise).
+    pub fn draws_noise(&self) -> bool {
+        self.variational || self.noise_std > 0.0
     }
 
     /// Standard-normal noise for `rows` latent samples, from the device's seeded RNG.
@@ -125,6 +147,7 @@ impl AutoEncoder {
         let (mean, logvar) = self.encode_full(x);
         let z = match (&logvar, eps) {
             (Some(lv), Some(eps)) => mean.clone() + (lv.clone() * 0.5).exp() * eps,
+            (None, Some(eps)) => mean.clone() + eps * self.noise_std,
             _ => mean.clone(),
         };
         Forward {

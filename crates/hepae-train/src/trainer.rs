@@ -187,7 +187,7 @@ fn gradients(
     let device = xb.device();
     let kind = cfg.model.kind;
     // Drawn once for the whole batch: the same noise as an unsplit step.
-    let eps = kind.is_variational().then(|| model.noise(rows, &device));
+    let eps = model.draws_noise().then(|| model.noise(rows, &device));
     let run = |s: usize, shard: &AutoEncoder| {
         let (a, b) = (s * rows / shards, (s + 1) * rows / shards);
         let x = xb.clone().slice(a..b);
@@ -413,7 +413,7 @@ fn resume(
     device.seed(cfg.seed);
     let record =
         ModuleRecord::load(ckpt.join("model.bpk")).map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
-    let model = AutoEncoder::new(&cfg.model, n, device)
+    let model = AutoEncoder::with_noise(&cfg.model, n, cfg.loss.alpha, device)
         .try_load_record(record)
         .map_err(|e| io_err(&ckpt, format!("{e:?}")))?;
     let optim = AdamConfig::new()
@@ -433,7 +433,7 @@ fn fresh(
     plain_device: &Device,
 ) -> (AutoEncoder, State) {
     device.seed(cfg.seed);
-    let model = AutoEncoder::new(&cfg.model, n, device);
+    let model = AutoEncoder::with_noise(&cfg.model, n, cfg.loss.alpha, device);
     device.seed(mix(cfg.seed, 0));
     // Without autodiff: a forward pass on the training device keeps its
     // whole graph alive with no backward to free it (5.5 GB on HEP2).

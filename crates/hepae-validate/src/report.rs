@@ -270,13 +270,6 @@ fn markdown(s: &Summary) -> String {
 /// Marks on `<body>` how many images loaded and which did not, so a headless
 /// browser's DOM dump shows whether the report renders completely
 /// (`scripts/check-report`).
-const IMAGE_CHECK: &str = "<script>window.addEventListener('load', () => {\
-const imgs = Array.from(document.images);\
-const bad = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));\
-document.body.dataset.imagesLoaded = String(imgs.length - bad.length);\
-document.body.dataset.imagesTotal = String(imgs.length);\
-document.body.dataset.imagesBroken = bad.join(' ');});</script>\n";
-
 /// Minimal Markdown-table-to-HTML for the report (our tables only).
 /// The report page: the Markdown tables, then every plot (PNG linking its SVG).
 fn html(s: &Summary, md: &str) -> String {
@@ -287,7 +280,7 @@ fn html(s: &Summary, md: &str) -> String {
             "<figure><a href=\"{svg}\"><img src=\"{p}\" alt=\"{p}\" width=\"720\"></a><figcaption>{p} (<a href=\"{svg}\">SVG</a>)</figcaption></figure>\n"
         );
     }
-    extra += IMAGE_CHECK;
+    extra += hepae_plot::IMAGE_CHECK;
     hepae_plot::markdown_page(md, "hepae validation", &extra)
 }
 

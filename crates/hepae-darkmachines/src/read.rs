@@ -1,0 +1,286 @@
+//! Challenge CSV files to Parquet, file by file in bounded chunks, with the
+//! lines of each chunk parsed in parallel.
+
+use crate::error::{DarkMachinesError, Result};
+use crate::layout::{events_schema, objects_schema, EventColumns, ObjectColumns};
+use crate::object::OBJECT_TYPES;
+use crate::parse::{parse_line, Event, LineError};
+use crate::slots::Slots;
+use hepae_table::{ParquetStream, TableError};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Units of energies and momenta in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum Units {
+    /// GeV (the files' MeV / 1000).
+    #[default]
+    GeV,
+    /// MeV, as in the files.
+    MeV,
+}
+
+impl std::str::FromStr for Units {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Units, String> {
+        match s {
+            "GeV" | "gev" => Ok(Units::GeV),
+            "MeV" | "mev" => Ok(Units::MeV),
+            _ => Err(format!("unknown units '{s}' (GeV, MeV)")),
+        }
+    }
+}
+
+impl Units {
+    /// Factor from the files' MeV.
+    pub fn scale(self) -> f64 {
+        match self {
+            Units::GeV => 1e-3,
+            Units::MeV => 1.0,
+        }
+    }
+}
+
+/// Table layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Layout {
+    /// One row per event, with these object slots.
+    Events(Slots),
+    /// One row per object.
+    Objects,
+}
+
+/// What to read and how.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Output layout.
+    pub layout: Layout,
+    /// Output units.
+    pub units: Units,
+    /// Count and report bad lines instead of failing on the first.
+    pub skip_bad_lines: bool,
+    /// zstd level of the Parquet output.
+    pub zstd_level: i32,
+}
+
+/// One input file's counts.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FileReport {
+    /// The file.
+    pub path: PathBuf,
+    /// Lines read (blank ones included).
+    pub lines: u64,
+    /// Events written.
+    pub events: u64,
+    /// Blank lines, ignored.
+    pub blank_lines: u64,
+    /// Bad lines skipped (only with `skip_bad_lines`).
+    pub bad_lines: u64,
+    /// The first few bad lines' errors.
+    pub first_bad_lines: Vec<String>,
+}
+
+/// What a conversion read and wrote (the JSON sidecar).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadReport {
+    /// Layout written.
+    pub layout: Layout,
+    /// Units written.
+    pub units: Units,
+    /// Per input file.
+    pub files: Vec<FileReport>,
+    /// Events written.
+    pub events: u64,
+    /// Objects read in those events.
+    pub objects: u64,
+    /// Events per process_ID.
+    pub processes: BTreeMap<String, u64>,
+    /// Objects that did not fit their type's slots (events layout), per type.
+    pub objects_beyond_slots: BTreeMap<String, u64>,
+}
+
+/// Bytes of text parsed at once per file: bounds memory on the 66.5 GB dataset.
+const CHUNK_BYTES: usize = 16 << 20;
+/// Events per Parquet row group.
+const GROUP_EVENTS: usize = 1 << 18;
+/// Bad lines quoted in the report.
+const QUOTED_BAD_LINES: usize = 10;
+
+enum Columns {
+    Events(EventColumns),
+    Objects(ObjectColumns),
+}
+
+impl Columns {
+    fn push(&mut self, e: &Event) {
+        match self {
+            Columns::Events(c) => c.push(e),
+            Columns::Objects(c) => c.push(e),
+        }
+    }
+    fn finish(&mut self) -> arrow_array::RecordBatch {
+        match self {
+            Columns::Events(c) => c.finish(),
+            Columns::Objects(c) => c.finish(),
+        }
+    }
+}
+
+/// The key/value metadata that records units and slots in the Parquet file.
+pub const METADATA_KEY: &str = "hepae.darkmachines";
+
+/// Reads `files` in order and writes one Parquet table at `out`.
+pub fn convert(files: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<ReadReport> {
+    let scale = opts.units.scale();
+    let (schema, mut cols) = match opts.layout {
+        Layout::Events(s) => (
+            events_schema(&s),
+            Columns::Events(EventColumns::new(s, scale)),
+        ),
+        Layout::Objects => (
+            objects_schema(),
+            Columns::Objects(ObjectColumns::new(scale)),
+        ),
+    };
+    let meta = serde_json::json!({"layout": opts.layout, "units": opts.units}).to_string();
+    let mut stream =
+        ParquetStream::create(out, schema, &[(METADATA_KEY.into(), meta)], opts.zstd_level)?;
+    let mut report = ReadReport {
+        layout: opts.layout,
+        units: opts.units,
+        files: Vec::new(),
+        events: 0,
+        objects: 0,
+        processes: BTreeMap::new(),
+        objects_beyond_slots: BTreeMap::new(),
+    };
+    let mut pending = 0usize;
+    for path in files {
+        let mut fr = FileReport {
+            path: path.clone(),
+            ..FileReport::default()
+        };
+        for_each_chunk(path, |first_line, lines| {
+            let parsed: Vec<_> = lines.par_iter().map(|l| parse_or_blank(l)).collect();
+            for (k, p) in parsed.into_iter().enumerate() {
+                fr.lines += 1;
+                let event = match p {
+                    Ok(Some(e)) => e,
+                    Ok(None) => {
+                        fr.blank_lines += 1;
+                        continue;
+                    }
+                    Err(err) => {
+                        let err = bad_line(path, first_line + k as u64, err);
+                        if !opts.skip_bad_lines {
+                            return Err(err);
+                        }
+                        fr.bad_lines += 1;
+                        if fr.first_bad_lines.len() < QUOTED_BAD_LINES {
+                            fr.first_bad_lines.push(err.to_string());
+                        }
+                        continue;
+                    }
+                };
+                fr.events += 1;
+                report.objects += event.objects.len() as u64;
+                *report.processes.entry(event.process.clone()).or_default() += 1;
+                cols.push(&event);
+                pending += 1;
+                if pending == GROUP_EVENTS {
+                    stream.write(&cols.finish())?;
+                    pending = 0;
+                }
+            }
+            Ok(())
+        })?;
+        report.events += fr.events;
+        report.files.push(fr);
+    }
+    if pending > 0 || report.events == 0 {
+        stream.write(&cols.finish())?;
+    }
+    if let Columns::Events(c) = &cols {
+        for t in OBJECT_TYPES {
+            report
+                .objects_beyond_slots
+                .insert(t.plural().into(), c.beyond_slots[t.index()]);
+        }
+    }
+    stream.finish()?;
+    Ok(report)
+}
+
+fn parse_or_blank(line: &str) -> std::result::Result<Option<Event>, LineError> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_line(line).map(Some)
+}
+
+fn bad_line(path: &Path, line: u64, e: LineError) -> DarkMachinesError {
+    DarkMachinesError::BadLine {
+        path: path.to_path_buf(),
+        line,
+        field: e.field,
+        name: e.name,
+        message: e.message,
+    }
+}
+
+/// Calls `each(first_line_number, lines)` on successive chunks of whole lines.
+fn for_each_chunk(path: &Path, mut each: impl FnMut(u64, Vec<&str>) -> Result<()>) -> Result<()> {
+    let io = |e| DarkMachinesError::Table(TableError::io(path, e));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+    let mut next_line = 1u64;
+    loop {
+        let start = buf.len();
+        buf.resize(start + CHUNK_BYTES, 0);
+        let n = read_full(&mut file, &mut buf[start..]).map_err(io)?;
+        buf.truncate(start + n);
+        let eof = n == 0;
+        // Whole lines only; the tail waits for the next read (or is the last line).
+        let end = if eof {
+            buf.len()
+        } else {
+            match buf.iter().rposition(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => continue,
+            }
+        };
+        let text = std::str::from_utf8(&buf[..end]).map_err(|e| DarkMachinesError::BadLine {
+            path: path.to_path_buf(),
+            line: next_line
+                + buf[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u64,
+            field: 0,
+            name: "line".into(),
+            message: "not UTF-8 text".into(),
+        })?;
+        let lines: Vec<&str> = text.lines().collect();
+        let count = lines.len() as u64;
+        each(next_line, lines)?;
+        next_line += count;
+        buf.drain(..end);
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
