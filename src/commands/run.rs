@@ -20,6 +20,10 @@ Pipeline file keys (strict: unknown keys are errors with line and column):
   rmm:         samples [{file, process, signal}], tree, matrix {types, n, sqrt_s, rapidity, btag_column}
                (with rmm the stages are rmm -> anomaly, and train is the anomaly model)
   anomaly:     test_fraction, seed, weight_column
+  darkmachines: inputs (challenge CSV, $HEPAE_DATA), slots {bjets, jets, electrons, muons, photons}, units
+  generate:    processes, model (vae, beta_vae, alpha_vae), hidden, latent, activation, beta, alpha,
+               slots, log, epochs, batch_size, lr, early_stopping_patience, holdout, events, seed,
+               backend, threads  (with generate the stages are ingest -> generate)
 Outputs: OUT/NAME/STAGE/ (with rR/ per ratio), each with stage.json; unchanged stages are skipped.";
 
 #[derive(Args)]
@@ -27,7 +31,7 @@ Outputs: OUT/NAME/STAGE/ (with rR/ per ratio), each with stage.json; unchanged s
 pub struct RunArgs {
     /// Pipeline file (pipelines/NAME.yaml).
     pipeline: PathBuf,
-    /// Re-run this stage and all later ones (ingest, preprocess, train, compress, decompress, validate; rmm, anomaly).
+    /// Re-run this stage and all later ones (ingest, preprocess, train, compress, decompress, validate; rmm, anomaly; generate).
     #[arg(long)]
     from: Option<Stage>,
     /// Run only this stage; earlier stages must be up to date.

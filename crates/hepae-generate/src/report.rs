@@ -15,8 +15,8 @@ fn tables(s: &Summary) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "# hepae event generation: {:?}\n\nTrained on {} events of {}, compared with {} held-out MC events it never saw. Training took {:.1} s; generation runs at {:.0} events/s ({} events, prior sampling, decoding and physical decoding).\n",
-        s.model,
+        "# hepae event generation: {}\n\nTrained on {} events of {}, compared with {} held-out MC events it never saw. Training took {:.1} s; generation runs at {:.0} events/s ({} events, prior sampling, decoding and physical decoding).\n",
+        serde_json::to_value(s.model).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
         s.train_events,
         if s.processes.is_empty() { "every process".to_string() } else { s.processes.join(", ") },
         s.holdout_events,
@@ -38,7 +38,16 @@ fn tables(s: &Summary) -> String {
             m.correlation_distance
         );
     }
-    md += "\nAUC 0.5: a classifier cannot tell the sample from held-out MC. The correlation distance is the Frobenius norm of the difference of the observables' correlation matrices.\n\n## Per observable: W1/std, KS, chi2/ndf\n\n| observable |";
+    md += "\nAUC 0.5: a classifier cannot tell the sample from held-out MC. The correlation distance is the Frobenius norm of the difference of the observables' correlation matrices. The mean W1/std runs over the observables every sample fills.\n\n";
+    for m in s.samples.iter().filter(|m| !m.empty_observables.is_empty()) {
+        let _ = writeln!(
+            md,
+            "- {} never fills: {} (its W1 is undefined there).",
+            m.name,
+            m.empty_observables.join(", ")
+        );
+    }
+    md += "\n## Per observable: W1/std, KS, chi2/ndf\n\n| observable |";
     for m in &s.samples {
         let _ = write!(md, " {} |", m.name);
     }

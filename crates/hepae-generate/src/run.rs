@@ -44,8 +44,11 @@ pub struct SampleMetrics {
     pub physical_after_repair: f64,
     /// Repaired events per kind (decoded samples).
     pub repairs: BTreeMap<String, usize>,
-    /// Mean over the observables of W1 / std(MC).
+    /// Mean of W1 / std(MC) over the observables every sample fills (the
+    /// same set for all samples, so the means compare).
     pub mean_wasserstein_over_std: f64,
+    /// Observables the held-out MC fills but this sample never does (W1 undefined).
+    pub empty_observables: Vec<String>,
     /// Frobenius norm of corr(sample) - corr(MC) over the observables.
     pub correlation_distance: f64,
     /// The classifier two-sample test.
@@ -163,10 +166,10 @@ fn evaluate(
         .zip(&obs)
         .map(|(m, g)| distance(m, &m.values, &g.values))
         .collect();
-    let finite: Vec<f64> = distances
+    let empty_observables = distances
         .iter()
-        .map(|d| d.wasserstein_over_std)
-        .filter(|x| x.is_finite())
+        .filter(|d| !d.wasserstein.is_finite())
+        .map(|d| d.name.clone())
         .collect();
     let rows = s.table.num_rows().max(1) as f64;
     let after = unphysical_events(&s.table, &space.slots, &space.eta_max)?;
@@ -181,7 +184,8 @@ fn evaluate(
             .zip(s.repairs)
             .map(|(k, n)| (k.to_string(), n))
             .collect(),
-        mean_wasserstein_over_std: finite.iter().sum::<f64>() / finite.len().max(1) as f64,
+        mean_wasserstein_over_std: f64::NAN,
+        empty_observables,
         correlation_distance: frobenius(&mc.corr, &correlation(&obs, &mc.keep)),
         classifier: two_sample_test(
             &mc.matrix,
@@ -330,7 +334,27 @@ fn compare(
         metrics.push(evaluate(name, s, &mc, space, cfg.seed, before)?);
         hists.push((name.to_string(), observables(&s.table, &space.slots)?));
     }
+    common_mean_wasserstein(&mut metrics);
     Ok((metrics, hists))
+}
+
+/// Each sample's mean W1/std over the observables that every sample fills.
+fn common_mean_wasserstein(metrics: &mut [SampleMetrics]) {
+    let n = metrics.first().map_or(0, |m| m.distances.len());
+    let common: Vec<usize> = (0..n)
+        .filter(|&k| {
+            metrics
+                .iter()
+                .all(|m| m.distances[k].wasserstein_over_std.is_finite())
+        })
+        .collect();
+    for m in metrics.iter_mut() {
+        let sum: f64 = common
+            .iter()
+            .map(|&k| m.distances[k].wasserstein_over_std)
+            .sum();
+        m.mean_wasserstein_over_std = sum / common.len().max(1) as f64;
+    }
 }
 
 /// Units recorded by the reader in the table's metadata (GeV when absent).

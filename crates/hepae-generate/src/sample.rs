@@ -191,3 +191,122 @@ fn cholesky(a: &[f64], n: usize) -> Vec<f64> {
     }
     l
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::physical::unphysical_events;
+    use hepae_darkmachines::{Event, Object, ObjectType, Slots};
+
+    fn slots() -> Slots {
+        Slots {
+            bjets: 1,
+            jets: 3,
+            electrons: 1,
+            muons: 1,
+            photons: 0,
+        }
+    }
+
+    fn object(kind: ObjectType, pt: f64, eta: f64, phi: f64, m: f64) -> Object {
+        let p = pt * eta.cosh();
+        Object {
+            kind,
+            charge: if kind == ObjectType::Muon { -1 } else { 0 },
+            e: (p * p + m * m).sqrt(),
+            pt,
+            eta,
+            phi,
+        }
+    }
+
+    fn table() -> RecordBatch {
+        let mut cols = EventColumns::new(slots(), 1.0);
+        for i in 0..50 {
+            let x = i as f64 / 50.0;
+            let mut objects = vec![object(
+                ObjectType::BJet,
+                40.0 + 100.0 * x,
+                1.5 - 3.0 * x,
+                -3.0 + 6.0 * x,
+                5.0,
+            )];
+            for k in 0..(i % 4) {
+                objects.push(object(
+                    ObjectType::Jet,
+                    200.0 / (k + 1) as f64 + x,
+                    2.0 * x - 1.0,
+                    0.5 * k as f64,
+                    10.0 * x,
+                ));
+            }
+            if i % 3 == 0 {
+                objects.push(object(ObjectType::Muon, 30.0 + x, -0.5, 2.0, 0.0));
+            }
+            cols.push(&Event {
+                id: i,
+                process: "t".into(),
+                weight: 1.0,
+                met: 10.0 + 50.0 * x,
+                met_phi: 1.0 - x,
+                objects,
+            });
+        }
+        cols.finish()
+    }
+
+    #[test]
+    fn encoding_then_decoding_gives_back_the_events() {
+        let t = table();
+        let space = FeatureSpace::new(
+            slots(),
+            true,
+            crate::features::eta_acceptance(&t, &slots()).unwrap(),
+        );
+        let f = space.encode(&t).unwrap();
+        let back = events_from_features(&space, &f, "t", 1.0);
+        assert_eq!(back.repaired, 0);
+        for name in [
+            "MET",
+            "METphi",
+            "n_jets",
+            "jet1_pt",
+            "jet2_E",
+            "jet3_eta",
+            "jet2_phi",
+            "bjet1_E",
+            "muon1_pt",
+            "muon1_charge",
+        ] {
+            let (a, b) = (
+                crate::features::column(&t, name).unwrap(),
+                crate::features::column(&back.table, name).unwrap(),
+            );
+            for (x, y) in a.iter().zip(&b) {
+                assert!(
+                    (x - y).abs() <= 1e-4 * x.abs().max(1.0),
+                    "{name}: {x} vs {y}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn any_feature_vector_decodes_to_a_physical_event() {
+        let space = FeatureSpace::new(slots(), true, [2.5, 2.5, 2.47, 2.7, 2.37]);
+        // Wild values, far outside anything trained: still possible events.
+        let f = normals(9, 0, 5000, space.len(), 3.0);
+        let s = events_from_features(&space, &f, "g", 1.0);
+        assert_eq!(
+            unphysical_events(&s.table, &space.slots, &space.eta_max).unwrap(),
+            0
+        );
+        // Only counts outside [0, slots] are repaired: the rest holds by construction.
+        assert!(
+            s.repairs[0] > 0 && s.repairs[1..] == [0, 0, 0],
+            "{:?}",
+            s.repairs
+        );
+        assert_eq!(s.repaired, s.repairs[0]);
+    }
+}

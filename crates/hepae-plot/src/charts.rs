@@ -58,7 +58,8 @@ pub(crate) const PALETTE: [RGBColor; 6] = [
 /// Short tick labels: plain for moderate magnitudes, scientific otherwise.
 pub(crate) fn fmt_tick(v: f64) -> String {
     let a = v.abs();
-    if a == 0.0 {
+    // Tick positions are sums of steps: a zero tick can come out as 1e-17.
+    if a < 1e-12 {
         "0".into()
     } else if (1e-2..1e5).contains(&a) {
         let s = format!("{v:.3}");

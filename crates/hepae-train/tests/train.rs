@@ -48,7 +48,7 @@ fn small(kind: ModelKind, epochs: usize) -> TrainConfig {
 }
 
 #[test]
-fn loss_falls_tenfold_for_ae_and_sae_and_vae_learns() {
+fn loss_falls_tenfold_for_ae_sae_and_alpha_vae_and_vae_learns() {
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let m = hep2(3000);
     assert_eq!(m.cols(), 8);
@@ -57,6 +57,7 @@ fn loss_falls_tenfold_for_ae_and_sae_and_vae_learns() {
         ModelKind::Sae,
         ModelKind::Vae,
         ModelKind::BetaVae,
+        ModelKind::AlphaVae,
     ] {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = small(kind, 40);
@@ -178,4 +179,23 @@ fn cpu_training_is_bitwise_repeatable_and_resume_matches() {
         wa == weights(c.path()),
         "resumed run differs from an uninterrupted one"
     );
+}
+
+#[test]
+fn alpha_vae_noise_makes_training_differ_from_a_plain_ae() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let m = hep2(1000);
+    let run = |kind, alpha| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = small(kind, 3);
+        cfg.loss.l1 = 0.0;
+        cfg.loss.alpha = alpha;
+        let out = train(&m, &cfg, dir.path(), &RunOptions::default()).unwrap();
+        out.history.last().unwrap().loss
+    };
+    let ae = run(ModelKind::Ae, 0.2);
+    // Same seed and network: without noise the alpha-VAE is the AE exactly;
+    // with noise on the latent its training loss is higher.
+    assert_eq!(run(ModelKind::AlphaVae, 0.0), ae);
+    assert!(run(ModelKind::AlphaVae, 0.5) > ae);
 }
