@@ -150,6 +150,11 @@ fn strict_yaml_errors_name_file_line_and_key() {
             vec!["missing.yaml", "train"],
         ),
         (
+            "generate.yaml",
+            "name: g\ngenerate: {epochs: 1}\n",
+            vec!["needs a darkmachines section"],
+        ),
+        (
             "nested.yaml",
             "train: {model: {kind: ae, hiden: [3]}}\ningest: {inputs: [a.root], collection: Jet}\n",
             vec!["nested.yaml", "line 1", "unknown field `hiden`"],

@@ -132,32 +132,82 @@ impl Columns {
 /// The key/value metadata that records units and slots in the Parquet file.
 pub const METADATA_KEY: &str = "hepae.darkmachines";
 
+/// The output being built: column builders, the Parquet stream and the counts.
+struct Writer {
+    cols: Columns,
+    stream: ParquetStream,
+    report: ReadReport,
+    pending: usize,
+}
+
+impl Writer {
+    fn create(out: &Path, opts: &ReadOptions) -> Result<Writer> {
+        let scale = opts.units.scale();
+        let (schema, cols) = match opts.layout {
+            Layout::Events(s) => (
+                events_schema(&s),
+                Columns::Events(EventColumns::new(s, scale)),
+            ),
+            Layout::Objects => (
+                objects_schema(),
+                Columns::Objects(ObjectColumns::new(scale)),
+            ),
+        };
+        let meta = serde_json::json!({"layout": opts.layout, "units": opts.units}).to_string();
+        let stream =
+            ParquetStream::create(out, schema, &[(METADATA_KEY.into(), meta)], opts.zstd_level)?;
+        Ok(Writer {
+            cols,
+            stream,
+            report: ReadReport {
+                layout: opts.layout,
+                units: opts.units,
+                files: Vec::new(),
+                events: 0,
+                objects: 0,
+                processes: BTreeMap::new(),
+                objects_beyond_slots: BTreeMap::new(),
+            },
+            pending: 0,
+        })
+    }
+
+    /// Appends one event; a full row group goes to the file.
+    fn push(&mut self, event: &Event) -> Result<()> {
+        self.report.objects += event.objects.len() as u64;
+        *self
+            .report
+            .processes
+            .entry(event.process.clone())
+            .or_default() += 1;
+        self.cols.push(event);
+        self.pending += 1;
+        if self.pending == GROUP_EVENTS {
+            self.stream.write(&self.cols.finish())?;
+            self.pending = 0;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ReadReport> {
+        if self.pending > 0 || self.report.events == 0 {
+            self.stream.write(&self.cols.finish())?;
+        }
+        if let Columns::Events(c) = &self.cols {
+            for t in OBJECT_TYPES {
+                self.report
+                    .objects_beyond_slots
+                    .insert(t.plural().into(), c.beyond_slots[t.index()]);
+            }
+        }
+        self.stream.finish()?;
+        Ok(self.report)
+    }
+}
+
 /// Reads `files` in order and writes one Parquet table at `out`.
 pub fn convert(files: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<ReadReport> {
-    let scale = opts.units.scale();
-    let (schema, mut cols) = match opts.layout {
-        Layout::Events(s) => (
-            events_schema(&s),
-            Columns::Events(EventColumns::new(s, scale)),
-        ),
-        Layout::Objects => (
-            objects_schema(),
-            Columns::Objects(ObjectColumns::new(scale)),
-        ),
-    };
-    let meta = serde_json::json!({"layout": opts.layout, "units": opts.units}).to_string();
-    let mut stream =
-        ParquetStream::create(out, schema, &[(METADATA_KEY.into(), meta)], opts.zstd_level)?;
-    let mut report = ReadReport {
-        layout: opts.layout,
-        units: opts.units,
-        files: Vec::new(),
-        events: 0,
-        objects: 0,
-        processes: BTreeMap::new(),
-        objects_beyond_slots: BTreeMap::new(),
-    };
-    let mut pending = 0usize;
+    let mut w = Writer::create(out, opts)?;
     for path in files {
         let mut fr = FileReport {
             path: path.clone(),
@@ -167,12 +217,12 @@ pub fn convert(files: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<Read
             let parsed: Vec<_> = lines.par_iter().map(|l| parse_or_blank(l)).collect();
             for (k, p) in parsed.into_iter().enumerate() {
                 fr.lines += 1;
-                let event = match p {
-                    Ok(Some(e)) => e,
-                    Ok(None) => {
-                        fr.blank_lines += 1;
-                        continue;
+                match p {
+                    Ok(Some(e)) => {
+                        fr.events += 1;
+                        w.push(&e)?;
                     }
+                    Ok(None) => fr.blank_lines += 1,
                     Err(err) => {
                         let err = bad_line(path, first_line + k as u64, err);
                         if !opts.skip_bad_lines {
@@ -182,36 +232,15 @@ pub fn convert(files: &[PathBuf], out: &Path, opts: &ReadOptions) -> Result<Read
                         if fr.first_bad_lines.len() < QUOTED_BAD_LINES {
                             fr.first_bad_lines.push(err.to_string());
                         }
-                        continue;
                     }
-                };
-                fr.events += 1;
-                report.objects += event.objects.len() as u64;
-                *report.processes.entry(event.process.clone()).or_default() += 1;
-                cols.push(&event);
-                pending += 1;
-                if pending == GROUP_EVENTS {
-                    stream.write(&cols.finish())?;
-                    pending = 0;
                 }
             }
             Ok(())
         })?;
-        report.events += fr.events;
-        report.files.push(fr);
+        w.report.events += fr.events;
+        w.report.files.push(fr);
     }
-    if pending > 0 || report.events == 0 {
-        stream.write(&cols.finish())?;
-    }
-    if let Columns::Events(c) = &cols {
-        for t in OBJECT_TYPES {
-            report
-                .objects_beyond_slots
-                .insert(t.plural().into(), c.beyond_slots[t.index()]);
-        }
-    }
-    stream.finish()?;
-    Ok(report)
+    w.finish()
 }
 
 fn parse_or_blank(line: &str) -> std::result::Result<Option<Event>, LineError> {

@@ -46,11 +46,11 @@ impl Net {
         let n = self.n;
         let (b1, w2) = (HIDDEN * n, HIDDEN * n + HIDDEN);
         let mut out = self.p[w2 + HIDDEN];
-        for k in 0..HIDDEN {
+        for (k, hk) in h.iter_mut().enumerate() {
             let w = &self.p[k * n..(k + 1) * n];
             let s: f32 = w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() + self.p[b1 + k];
-            h[k] = s.tanh();
-            out += self.p[w2 + k] * h[k];
+            *hk = s.tanh();
+            out += self.p[w2 + k] * *hk;
         }
         out
     }

@@ -101,7 +101,7 @@ impl GenerateConfig {
         if self.latent == 0 || self.batch_size == 0 || self.epochs == 0 {
             return Err("generate: latent, batch_size and epochs must be positive".into());
         }
-        if !(self.alpha > 0.0) {
+        if self.alpha.is_nan() || self.alpha <= 0.0 {
             return Err(format!("generate.alpha: {} must be positive", self.alpha));
         }
         Ok(())

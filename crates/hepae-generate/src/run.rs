@@ -197,13 +197,11 @@ fn evaluate(
     })
 }
 
-/// Runs the whole stage into `opts.out` (built aside, then renamed).
-pub fn run(opts: &GenerateOptions) -> Result<Summary> {
+/// The training and held-out events of the configured processes.
+fn split(opts: &GenerateOptions) -> Result<(RecordBatch, RecordBatch, Units)> {
     let cfg = &opts.config;
-    cfg.check().map_err(GenerateError::Config)?;
     let table = hepae_table::read_parquet(&opts.data)?;
     check_slots(&cfg.slots, &slots_of(&table.schema()), &opts.data)?;
-    let units = units_of(&table);
     let events = select_processes(&table, cfg, &opts.data)?;
     let mut rng = Rng::new(cfg.seed, 11);
     let held: Vec<bool> = (0..events.num_rows())
@@ -218,8 +216,39 @@ pub fn run(opts: &GenerateOptions) -> Result<Summary> {
             events.num_rows()
         )));
     }
+    Ok((train, holdout, units_of(&table)))
+}
+
+/// What the comparisons read.
+struct Inputs<'a> {
+    space: &'a FeatureSpace,
+    cfg: &'a GenerateConfig,
+    train: &'a RecordBatch,
+    features: &'a [f32],
+    holdout: &'a RecordBatch,
+    /// Mean training weight, given to generated events.
+    weight: f64,
+}
+
+/// Runs the whole stage into `opts.out` (built aside, then renamed).
+pub fn run(opts: &GenerateOptions) -> Result<Summary> {
+    let cfg = &opts.config;
+    cfg.check().map_err(GenerateError::Config)?;
+    let (train, holdout, units) = split(opts)?;
     let space = FeatureSpace::new(cfg.slots, cfg.log, eta_acceptance(&train, &cfg.slots)?);
     let features = space.encode(&train)?;
+    let weight = crate::features::column(&train, "weight")?
+        .iter()
+        .sum::<f64>()
+        / train.num_rows() as f64;
+    let inp = Inputs {
+        space: &space,
+        cfg,
+        train: &train,
+        features: &features,
+        holdout: &holdout,
+        weight,
+    };
     hepae_table::write_dir_atomic(&opts.out, |dir| {
         let t0 = Instant::now();
         let generator = crate::train::train(
@@ -231,10 +260,6 @@ pub fn run(opts: &GenerateOptions) -> Result<Summary> {
             opts.progress,
         )?;
         let train_seconds = t0.elapsed().as_secs_f64();
-        let weight = crate::features::column(&train, "weight")?
-            .iter()
-            .sum::<f64>()
-            / train.num_rows() as f64;
         let n = if cfg.events == 0 {
             holdout.num_rows()
         } else {
@@ -252,9 +277,7 @@ pub fn run(opts: &GenerateOptions) -> Result<Summary> {
             hepae_table::DEFAULT_ZSTD_LEVEL,
         )?;
         hepae_darkmachines::write_csv(&generated.table, units, &dir.join("generated.csv"))?;
-        let samples = compare(
-            &space, cfg, &generator, &generated, &train, &features, &holdout, weight,
-        )?;
+        let (samples, hists) = compare(&inp, &generator, &generated)?;
         let summary = Summary {
             model: cfg.model,
             processes: cfg.processes.clone(),
@@ -270,10 +293,10 @@ pub fn run(opts: &GenerateOptions) -> Result<Summary> {
             train_seconds,
             events_per_second,
             speed_events,
-            samples: samples.0,
+            samples,
         };
         hepae_table::write_json_atomic(&summary, &dir.join("summary.json"))?;
-        crate::report::write(&dir.join("report"), &summary, &samples.1)?;
+        crate::report::write(&dir.join("report"), &summary, &hists)?;
         Ok::<_, GenerateError>(summary)
     })
 }
@@ -281,17 +304,20 @@ pub fn run(opts: &GenerateOptions) -> Result<Summary> {
 /// Observables of every sample, for the report's histograms: MC first.
 pub(crate) type Histograms = Vec<(String, Vec<Observable>)>;
 
-#[allow(clippy::too_many_arguments)]
+/// The generator, the perturbed ground truth and the two baselines against the held-out MC.
 fn compare(
-    space: &FeatureSpace,
-    cfg: &GenerateConfig,
+    inp: &Inputs,
     generator: &Generator,
     generated: &Sample,
-    train: &RecordBatch,
-    features: &[f32],
-    holdout: &RecordBatch,
-    weight: f64,
 ) -> Result<(Vec<SampleMetrics>, Histograms)> {
+    let Inputs {
+        space,
+        cfg,
+        train,
+        features,
+        holdout,
+        weight,
+    } = *inp;
     let n = generated.table.num_rows();
     let obs = observables(holdout, &space.slots)?;
     let keep = varying(&obs);

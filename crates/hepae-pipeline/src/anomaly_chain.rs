@@ -12,6 +12,8 @@ pub(crate) fn run_rmm(
     root: &Path,
     opts: &RunOptions,
 ) -> Result<(Vec<StageOutcome>, Vec<PathBuf>)> {
+    // Checked before any stage runs.
+    let train = p.train()?;
     let mut ctx = Ctx {
         opts,
         outcomes: Vec::new(),
@@ -48,7 +50,6 @@ pub(crate) fn run_rmm(
         Ok(())
     })?;
     let an_dir = root.join("anomaly");
-    let train = p.train()?;
     let cfg = serde_json::json!({"train": train, "anomaly": p.anomaly});
     ctx.stage(Stage::Anomaly, &an_dir, "anomaly", cfg, &[&k_rmm], |dir| {
         let b = hepae_table::read_parquet(&table)?;

@@ -212,8 +212,8 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
     if let Some(g) = &p.generate {
         return crate::generate_chain::run_generate(&p, g, &root, opts);
     }
-    let (ingest, pre) = resolve_ingest(&p, base)?;
     check_chain(&p, path)?;
+    let (ingest, pre) = resolve_ingest(&p, base)?;
     let variants = p.compression_ratios.len().max(1);
     let mut ctx = Ctx {
         opts,
@@ -246,6 +246,12 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
 
 /// Settings the chain itself decides are not given in the file.
 fn check_chain(p: &Pipeline, path: &Path) -> Result<()> {
+    if p.train.is_none() {
+        return Err(PipelineError::Config(format!(
+            "{}: missing field `train` (the compression chain trains a model; see docs/pipeline.md)",
+            path.display()
+        )));
+    }
     for r in &p.compression_ratios {
         if !(r.is_finite() && *r >= 1.0) {
             return Err(PipelineError::Config(format!(
