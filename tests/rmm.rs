@@ -43,9 +43,9 @@ fn rmm_anomaly_pipeline_separates_zprime_from_sm() {
         assert!(root.join("anomaly").join(f).is_file(), "{f}");
     }
     let rmm = hepae_table::read_parquet(&root.join("rmm/rmm.parquet")).unwrap();
-    // 3 x 4000 background + 1500 signal events; 25 x 25 cells + event, process, is_signal.
+    // 3 x 4000 background + 1500 signal events; 25 x 25 cells + event, process, is_signal, weight.
     assert_eq!(rmm.num_rows(), 13_500);
-    assert_eq!(rmm.num_columns(), 625 + 3);
+    assert_eq!(rmm.num_columns(), 625 + 4);
     assert_eq!(rmm.schema().field(0).name(), "met");
     assert_eq!(rmm.schema().field(26).name(), "eT_j1");
     let s = json(&root.join("anomaly/summary.json"));
@@ -82,4 +82,94 @@ print(b[len(b) // 2])
         .parse()
         .unwrap();
     assert_eq!(median, s["background_median"].as_f64().unwrap());
+}
+
+/// Dark Machines CSV samples: weights from the files, and the figures of
+/// merit (weighted AUC, SIC at eps_B = 1e-2, s, b, Z, Z_A in SR1) against
+/// numpy on the written scores.
+#[test]
+fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
+    let dir = tempfile::tempdir().unwrap();
+    let rmm = dir.path().join("rmm.parquet");
+    let bkg = format!("{}:ttbar", data_file("darkmachines/ttbar_slice.csv"));
+    let sig = format!("{}:Zp_01:signal", data_file("darkmachines/Zp_01_slice.csv"));
+    ok(&[
+        "rmm",
+        "--sample",
+        &bkg,
+        "--sample",
+        &sig,
+        "--types",
+        "jets,bjets,electrons,muons",
+        "--n",
+        "4",
+        "--out",
+        rmm.to_str().unwrap(),
+    ]);
+    let t = hepae_table::read_parquet(&rmm).unwrap();
+    assert_eq!(t.num_rows(), 5000);
+    let w = hepae_table::numeric_f64(t.column_by_name("weight").unwrap()).unwrap();
+    // The stand-ins' event_weight: 41.5 for ttbar, 0.02 for Z'.
+    assert_eq!((w[0], w[4999]), (41.5, 0.02));
+    let out = dir.path().join("anomaly");
+    ok(&[
+        "anomaly",
+        "--data",
+        rmm.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--backend",
+        "cpu",
+    ]);
+    let s = json(&out.join("summary.json"));
+    let m = &s["merits"][0];
+    assert_eq!(m["signal"], "Zp_01");
+    assert!(
+        m["sic"][2].is_null(),
+        "800 held-out events cannot reach eps_B = 1e-4"
+    );
+    assert!(out.join("sic.png").is_file() && out.join("za_scan.png").is_file());
+    let py = r#"
+import sys, json, numpy as np, pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1]).to_pydict()
+s = np.array(t["score"]); w = np.array(t["weight"]); split = np.array(t["split"])
+b, wb = s[split == "test"], w[split == "test"]
+g, wg = s[split == "signal"], w[split == "signal"]
+# Weighted AUC: P(signal > background), ties half.
+gt = (g[:, None] > b[None, :]) + 0.5 * (g[:, None] == b[None, :])
+auc = (wg[:, None] * wb[None, :] * gt).sum() / (wg.sum() * wb.sum())
+# ROC by descending cut, then eps_S at eps_B = 1e-2 by linear interpolation.
+order = np.argsort(-np.concatenate([b, g]), kind="stable")
+allw = np.concatenate([wb / wb.sum(), np.zeros_like(wg)])[order]
+alls = np.concatenate([np.zeros_like(wb), wg / wg.sum()])[order]
+eb, es = np.concatenate([[0], np.cumsum(allw)]), np.concatenate([[0], np.cumsum(alls)])
+eps_s = np.interp(1e-2, eb, es)
+med = np.sort(b)[len(b) // 2]
+cut = med * 1.2
+scale = w[split != "signal"].sum() / wb.sum()
+sv, bv = wg[g > cut].sum(), wb[b > cut].sum() * scale
+za = np.sqrt(2 * ((sv + bv) * np.log1p(sv / bv) - sv))
+print(json.dumps({"auc": auc, "eps_s": eps_s, "s": sv, "b": bv, "z": sv / np.sqrt(bv), "za": za}))
+"#;
+    let v: serde_json::Value = serde_json::from_str(&run_python(
+        py,
+        &[out.join("scores.parquet").to_str().unwrap()],
+    ))
+    .unwrap();
+    let close = |a: &serde_json::Value, b: &serde_json::Value, what: &str| {
+        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "{what}: hepae {a} numpy {b}"
+        );
+    };
+    close(&s["rocs"][0]["auc"], &v["auc"], "weighted AUC");
+    close(&m["sic"][0]["eps_s"], &v["eps_s"], "eps_S at eps_B 1e-2");
+    let sr1 = &m["signal_regions"][0];
+    close(&sr1["s"]["sum"], &v["s"], "SR1 s");
+    close(&sr1["b"]["sum"], &v["b"], "SR1 b");
+    close(&sr1["z"], &v["z"], "SR1 Z");
+    close(&sr1["z_asimov"], &v["za"], "SR1 Z_A");
 }

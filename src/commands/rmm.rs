@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct RmmArgs {
-    /// Sample FILE:PROCESS (background) or FILE:PROCESS:signal (repeatable).
+    /// Sample FILE:PROCESS (background) or FILE:PROCESS:signal, with an
+    /// optional `:weight=W` per event (repeatable). FILE is a ROOT file or a
+    /// Dark Machines challenge CSV (`.csv`, its event weights by default).
     #[arg(long = "sample", required = true)]
     samples: Vec<String>,
     /// Tree name.
@@ -16,9 +18,10 @@ pub struct RmmArgs {
     /// Object types in matrix order (jets, bjets, muons, electrons, photons).
     #[arg(long, value_delimiter = ',')]
     types: Vec<String>,
-    /// Objects per type.
+    /// Objects per type: one number, or per type as in the Oslo thesis,
+    /// e.g. `jets=6,bjets=6,electrons=5,muons=5` (types not named get none).
     #[arg(long)]
-    n: Option<usize>,
+    n: Option<hepae_rmm::rmm::Multiplicity>,
     /// Collision energy sqrt(s) in GeV.
     #[arg(long)]
     sqrt_s: Option<f64>,
@@ -33,18 +36,33 @@ pub struct RmmArgs {
     heatmap: Option<PathBuf>,
 }
 
+/// `FILE:PROCESS[:signal][:weight=W]`.
 pub fn parse_sample(s: &str) -> Result<Sample> {
-    let (rest, signal) = match s.strip_suffix(":signal") {
+    let usage = || format!("--sample '{s}': expected FILE:PROCESS[:signal][:weight=W]");
+    let mut rest = s;
+    let mut weight = None;
+    if let Some((head, w)) = rest.rsplit_once(":weight=") {
+        let w: f64 = w
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{}: weight '{w}' is not a number", usage()))?;
+        if !w.is_finite() || w < 0.0 {
+            bail!("{}: weight {w} must be finite and >= 0", usage());
+        }
+        weight = Some(w);
+        rest = head;
+    }
+    let (rest, signal) = match rest.strip_suffix(":signal") {
         Some(r) => (r, true),
-        None => (s, false),
+        None => (rest, false),
     };
     match rest.rsplit_once(':') {
         Some((path, process)) if !path.is_empty() && !process.is_empty() => Ok(Sample {
             path: PathBuf::from(path),
             process: process.to_string(),
             signal,
+            weight,
         }),
-        _ => bail!("--sample '{s}': expected FILE:PROCESS or FILE:PROCESS:signal"),
+        _ => bail!("{}", usage()),
     }
 }
 
@@ -63,8 +81,8 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
             .map(|t| object_type(t))
             .collect::<Result<_>>()?;
     }
-    if let Some(n) = a.n {
-        cfg.n = n;
+    if let Some(n) = &a.n {
+        cfg.n = n.clone();
     }
     if let Some(s) = a.sqrt_s {
         cfg.sqrt_s = s;
@@ -108,7 +126,7 @@ pub struct AnomalyArgs {
     /// Seed of the 80/20 background split.
     #[arg(long, default_value_t = 0)]
     split_seed: u64,
-    /// Column with per-event weights.
+    /// Column with per-event weights (default: `weight`, which `hepae rmm` writes).
     #[arg(long)]
     weight_column: Option<String>,
 }
@@ -128,19 +146,7 @@ pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
 }
 
 pub fn print_anomaly(s: &hepae_rmm::AnomalySummary) {
-    eprintln!(
-        "trained on {} background events ({} features); {} held out; median score {:.4e}",
-        s.train_events, s.features, s.test_events, s.background_median
-    );
-    for r in &s.rocs {
-        eprintln!("  AUC {} vs SM background: {:.4}", r.signal, r.auc);
-    }
-    for sr in &s.signal_regions {
-        let counts: Vec<String> = sr.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        eprintln!(
-            "  score > median x {:.1}: {}",
-            1.0 + sr.i as f64 / 5.0,
-            counts.join(", ")
-        );
+    for line in hepae_rmm::merit::summary_lines(s) {
+        eprintln!("{line}");
     }
 }

@@ -303,3 +303,21 @@ fn for_each_chunk(path: &Path, mut each: impl FnMut(u64, Vec<&str>) -> Result<()
         }
     }
 }
+
+/// Every event of one file in memory (in the file's MeV), failing on the
+/// first bad line; for consumers that need whole events (the RMM builder).
+pub fn read_events(path: &Path) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for_each_chunk(path, |first_line, lines| {
+        let parsed: Vec<_> = lines.par_iter().map(|l| parse_or_blank(l)).collect();
+        for (k, p) in parsed.into_iter().enumerate() {
+            match p {
+                Ok(Some(e)) => events.push(e),
+                Ok(None) => {}
+                Err(err) => return Err(bad_line(path, first_line + k as u64, err)),
+            }
+        }
+        Ok(())
+    })?;
+    Ok(events)
+}

@@ -27,6 +27,7 @@ pub(crate) fn run_rmm(
             path: PathBuf::from(expand_data(&s.file)),
             process: s.process.clone(),
             signal: s.signal,
+            weight: s.weight,
         })
         .collect();
     if !samples.iter().any(|s| !s.signal) {
@@ -54,8 +55,8 @@ pub(crate) fn run_rmm(
     ctx.stage(Stage::Anomaly, &an_dir, "anomaly", cfg, &[&k_rmm], |dir| {
         let b = hepae_table::read_parquet(&table)?;
         let sum = hepae_rmm::anomaly::run(&b, train, &p.anomaly, dir)?;
-        for roc in &sum.rocs {
-            eprintln!("    AUC {} vs SM background: {:.4}", roc.signal, roc.auc);
+        for line in hepae_rmm::merit::summary_lines(&sum) {
+            eprintln!("  {line}");
         }
         Ok(())
     })?;

@@ -111,13 +111,17 @@ pub struct RmmSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RmmSample {
-    /// ROOT file (`$HEPAE_DATA` expanded).
+    /// ROOT file or Dark Machines challenge CSV (`$HEPAE_DATA` expanded).
     pub file: String,
     /// Process label.
     pub process: String,
     /// Signal (true) or Standard Model background (false).
     #[serde(default)]
     pub signal: bool,
+    /// Per-event weight, cross section x luminosity / events (default: the
+    /// file's own `event_weight` for Dark Machines CSV, else 1).
+    #[serde(default)]
+    pub weight: Option<f64>,
 }
 
 /// What `ingest` reads.

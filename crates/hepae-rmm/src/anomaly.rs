@@ -18,7 +18,8 @@ pub struct AnomalyOptions {
     pub test_fraction: f64,
     /// Seed of the split.
     pub seed: u64,
-    /// Column with per-event weights (optional).
+    /// Column with per-event weights; default: `weight` when the table has
+    /// one (the RMM tables do), else every event weighs 1.
     pub weight_column: Option<String>,
 }
 
@@ -69,6 +70,11 @@ pub struct AnomalySummary {
     pub rocs: Vec<Roc>,
     /// Signal regions i = 1, 2, 3.
     pub signal_regions: Vec<SignalRegion>,
+    /// Held-out background weight scaled up to the whole background's
+    /// (b in the significances is the whole background's expected yield).
+    pub background_scale: f64,
+    /// Per signal: SIC at the Dark Machines eps_B, significances, Z_A scan.
+    pub merits: Vec<crate::merit::Merit>,
 }
 
 /// AUC and ROC points of weighted scores (ties counted half).
@@ -141,6 +147,7 @@ pub fn run(
         .collect();
     write_scores(table, &ev, &split, &score, &out.join("scores.parquet"))?;
     hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
+    crate::merit::plots(out, &summary.merits, &summary.rocs)?;
     // Evaluation set: held-out background and every signal event.
     let eval = |i: usize| ev.signal[i] || test[i];
     plots(
@@ -165,7 +172,7 @@ struct Events {
 
 impl Events {
     fn of(table: &RecordBatch, opts: &AnomalyOptions) -> crate::Result<Events> {
-        let meta_cols = ["event", "process", "is_signal", "file_index"];
+        let meta_cols = ["event", "process", "is_signal", "file_index", "weight"];
         let features: Vec<String> = table
             .schema()
             .fields()
@@ -191,7 +198,11 @@ impl Events {
             .iter()
             .map(|b| b.unwrap_or(false))
             .collect();
-        let weights: Vec<f64> = match &opts.weight_column {
+        let column = opts
+            .weight_column
+            .clone()
+            .or_else(|| table.column_by_name("weight").map(|_| "weight".to_string()));
+        let weights: Vec<f64> = match &column {
             Some(c) => {
                 let m = hepae_table::from_batch(table, std::slice::from_ref(c))?;
                 m.values.iter().map(|v| *v as f64).collect()
@@ -298,6 +309,23 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
             }
         })
         .collect();
+    let total_bkg: f64 = (0..rows)
+        .filter(|&i| !ev.signal[i])
+        .map(|i| ev.weights[i])
+        .sum();
+    let held: f64 = bkg.iter().map(|b| b.1).sum();
+    let background_scale = if held > 0.0 { total_bkg / held } else { 1.0 };
+    let merits = sig_procs
+        .iter()
+        .zip(&rocs)
+        .map(|(p, r)| {
+            let s: Vec<(f64, f64)> = (0..rows)
+                .filter(|&i| ev.signal[i] && &ev.process[i] == p)
+                .map(|i| (score[i], ev.weights[i]))
+                .collect();
+            crate::merit::merit(p, &s, &bkg, &r.points, median, background_scale)
+        })
+        .collect();
     let signal_regions = (1..=3)
         .map(|i| {
             let threshold = median * (1.0 + i as f64 / 5.0);
@@ -322,6 +350,8 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
         background_median: median,
         rocs,
         signal_regions,
+        background_scale,
+        merits,
     }
 }
 

@@ -9,6 +9,9 @@ pub enum RmmError {
     /// Reading a ROOT file failed.
     #[error(transparent)]
     Root(#[from] hepae_root::Error),
+    /// Reading a Dark Machines CSV file failed.
+    #[error(transparent)]
+    DarkMachines(#[from] hepae_darkmachines::DarkMachinesError),
     /// Reading or writing a table failed.
     #[error(transparent)]
     Table(#[from] hepae_table::TableError),

@@ -1,12 +1,15 @@
 //! # hepae-rmm
 //!
 //! Rapidity-Mass Matrices from NanoAOD-style ROOT files and autoencoder
-//! anomaly scores (ROC, AUC, signal regions).
+//! anomaly scores (ROC, AUC, SIC, signal regions with s/sqrt(b) and the
+//! Asimov significance, Z_A scans).
 #![warn(missing_docs)]
 
 pub mod anomaly;
 mod error;
+pub mod merit;
 pub mod rmm;
+pub mod stats;
 mod table;
 
 pub use anomaly::{AnomalyOptions, AnomalySummary};

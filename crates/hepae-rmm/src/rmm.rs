@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An object type of the matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectType {
     /// Jets (without the b-tagged ones when `bjets` is also a type).
@@ -50,8 +50,10 @@ pub enum RapidityForm {
 pub struct RmmConfig {
     /// Object types in matrix order (default T5: jets, b-jets, muons, electrons, photons).
     pub types: Vec<ObjectType>,
-    /// Objects per type (default 10).
-    pub n: usize,
+    /// Objects per type (default 10): one number for every type, or a map
+    /// such as `{jets: 6, bjets: 6, electrons: 5, muons: 5}` (a type the map
+    /// leaves out gets none).
+    pub n: Multiplicity,
     /// Collision energy sqrt(s) in GeV.
     pub sqrt_s: f64,
     /// Lower-triangle rapidity form.
@@ -70,11 +72,75 @@ impl Default for RmmConfig {
                 ObjectType::Electrons,
                 ObjectType::Photons,
             ],
-            n: 10,
+            n: Multiplicity::All(10),
             sqrt_s: 13_000.0,
             rapidity: RapidityForm::Code,
             btag_column: "btag".into(),
         }
+    }
+}
+
+/// Objects per type in the matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Multiplicity {
+    /// The same number for every type.
+    All(usize),
+    /// Per type (missing types: 0).
+    PerType(std::collections::BTreeMap<ObjectType, usize>),
+}
+
+impl std::str::FromStr for Multiplicity {
+    type Err = String;
+    /// `6`, or `jets=6,bjets=6,electrons=5,muons=5`.
+    fn from_str(s: &str) -> Result<Multiplicity, String> {
+        if let Ok(n) = s.trim().parse() {
+            return Ok(Multiplicity::All(n));
+        }
+        let mut map = std::collections::BTreeMap::new();
+        for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("--n '{part}': expected N or TYPE=N,..."))?;
+            let t: ObjectType = serde_json::from_value(serde_json::Value::String(k.trim().into()))
+                .map_err(|_| {
+                    format!("--n: unknown type '{k}' (jets, bjets, muons, electrons, photons)")
+                })?;
+            let n = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("--n '{part}': '{v}' is not a count"))?;
+            map.insert(t, n);
+        }
+        Ok(Multiplicity::PerType(map))
+    }
+}
+
+impl RmmConfig {
+    /// Objects of type `t` in the matrix.
+    pub fn n_of(&self, t: ObjectType) -> usize {
+        match &self.n {
+            Multiplicity::All(n) => *n,
+            Multiplicity::PerType(m) => m.get(&t).copied().unwrap_or(0),
+        }
+    }
+
+    /// Matrix row of each slot's type and rank: (type index, 0-based rank),
+    /// for rows 1.. (row 0 is MET).
+    fn slots(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (t, ty) in self.types.iter().enumerate() {
+            out.extend((0..self.n_of(*ty)).map(|k| (t, k)));
+        }
+        out
+    }
+
+    /// First matrix row of type index `t`.
+    fn offset(&self, t: usize) -> usize {
+        1 + self.types[..t]
+            .iter()
+            .map(|ty| self.n_of(*ty))
+            .sum::<usize>()
     }
 }
 
@@ -140,16 +206,16 @@ impl P4 {
     }
 }
 
-/// Matrix side 1 + T*N.
+/// Matrix side 1 + the sum of the objects per type (1 + T*N for one N).
 pub fn size(cfg: &RmmConfig) -> usize {
-    1 + cfg.types.len() * cfg.n
+    1 + cfg.types.iter().map(|t| cfg.n_of(*t)).sum::<usize>()
 }
 
 /// Labels of the matrix rows: `MET`, then `j1..jN`, `b1..`, ...
 pub fn labels(cfg: &RmmConfig) -> Vec<String> {
     let mut l = vec!["MET".to_string()];
     for t in &cfg.types {
-        for k in 1..=cfg.n {
+        for k in 1..=cfg.n_of(*t) {
             l.push(format!("{}{k}", t.label()));
         }
     }
@@ -159,6 +225,7 @@ pub fn labels(cfg: &RmmConfig) -> Vec<String> {
 /// Column names, row-major: `met`, `mT_X`, `eT_X` / `deT_X`, `m_X_Y`, `hL_X`, `h_X_Y`.
 pub fn column_names(cfg: &RmmConfig) -> Vec<String> {
     let l = labels(cfg);
+    let slots = cfg.slots();
     let s = l.len();
     let mut out = Vec::with_capacity(s * s);
     for r in 0..s {
@@ -168,7 +235,7 @@ pub fn column_names(cfg: &RmmConfig) -> Vec<String> {
                 (0, c) => format!("mT_{}", l[c]),
                 (r, 0) => format!("hL_{}", l[r]),
                 (r, c) if r == c => {
-                    if (r - 1) % cfg.n == 0 {
+                    if slots[r - 1].1 == 0 {
                         format!("eT_{}", l[r])
                     } else {
                         format!("deT_{}", l[r])
@@ -184,7 +251,7 @@ pub fn column_names(cfg: &RmmConfig) -> Vec<String> {
 
 /// Fills the matrix (row-major, `size(cfg)^2` values) for one event.
 /// `objects[t]` holds the objects of `cfg.types[t]`; they are pT-ordered here
-/// and cut to `cfg.n`; missing objects leave zeros.
+/// and cut to the type's count; missing objects leave zeros.
 pub fn matrix(met: f64, met_phi: f64, objects: &[Vec<Object>], cfg: &RmmConfig) -> Vec<f64> {
     let s = size(cfg);
     let rs = cfg.sqrt_s;
@@ -194,10 +261,12 @@ pub fn matrix(met: f64, met_phi: f64, objects: &[Vec<Object>], cfg: &RmmConfig) 
     for (t, objs) in objects.iter().enumerate().take(cfg.types.len()) {
         let mut sorted = objs.clone();
         sorted.sort_by(|a, b| b.pt.total_cmp(&a.pt));
-        for (k, o) in sorted.iter().take(cfg.n).enumerate() {
-            slots[1 + t * cfg.n + k] = Some(o.p4());
+        let first = cfg.offset(t);
+        for (k, o) in sorted.iter().take(cfg.n_of(cfg.types[t])).enumerate() {
+            slots[first + k] = Some(o.p4());
         }
     }
+    let rank = cfg.slots();
     let (mex, mey) = (met * met_phi.cos(), met * met_phi.sin());
     m[0] = met / rs;
     for i in 1..s {
@@ -207,7 +276,7 @@ pub fn matrix(met: f64, met_phi: f64, objects: &[Vec<Object>], cfg: &RmmConfig) 
         let mt2 = (et + met).powi(2) - (a.px + mex).powi(2) - (a.py + mey).powi(2);
         m[i] = mt2.max(0.0).sqrt() / rs;
         // Diagonal: ET of the leading object, else the ET imbalance with the previous one.
-        m[i * s + i] = if (i - 1) % cfg.n == 0 {
+        m[i * s + i] = if rank[i - 1].1 == 0 {
             et / rs
         } else {
             let prev = slots[i - 1]
@@ -243,7 +312,7 @@ mod tests {
     fn two_jets_one_muon_and_met_by_hand() {
         let cfg = RmmConfig {
             types: vec![ObjectType::Jets, ObjectType::Muons],
-            n: 2,
+            n: Multiplicity::All(2),
             sqrt_s: 13_000.0,
             ..Default::default()
         };
@@ -372,5 +441,67 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), n.len(), "names are unique");
+    }
+
+    #[test]
+    fn per_type_counts_give_the_thesis_layout() {
+        let cfg = RmmConfig {
+            types: vec![
+                ObjectType::Jets,
+                ObjectType::Bjets,
+                ObjectType::Electrons,
+                ObjectType::Muons,
+            ],
+            n: "jets=6,bjets=6,electrons=5,muons=5".parse().unwrap(),
+            ..RmmConfig::default()
+        };
+        assert_eq!(size(&cfg), 23);
+        let names = column_names(&cfg);
+        assert_eq!(names.len(), 529);
+        let l = labels(&cfg);
+        assert_eq!(
+            (
+                l[6].as_str(),
+                l[7].as_str(),
+                l[13].as_str(),
+                l[17].as_str(),
+                l[18].as_str(),
+                l[22].as_str()
+            ),
+            ("j6", "b1", "e1", "e5", "mu1", "mu5")
+        );
+        // The leading object of each type has eT on the diagonal, the others deT.
+        assert_eq!(names[7 * 23 + 7], "eT_b1");
+        assert_eq!(names[8 * 23 + 8], "deT_b2");
+        assert_eq!(names[13 * 23 + 13], "eT_e1");
+        assert_eq!(names[18 * 23 + 18], "eT_mu1");
+        assert_eq!(names[1 * 23 + 18], "m_j1_mu1");
+        // One muon lands in row 18 and the leading jet's ET on the diagonal.
+        let objs = vec![
+            vec![Object {
+                pt: 100.0,
+                eta: 0.0,
+                phi: 0.0,
+                mass: 0.0,
+            }],
+            vec![],
+            vec![],
+            vec![Object {
+                pt: 50.0,
+                eta: 0.0,
+                phi: 1.0,
+                mass: 0.0,
+            }],
+        ];
+        let m = matrix(10.0, 0.0, &objs, &cfg);
+        assert!((m[18 * 23 + 18] - 50.0 / 13000.0).abs() < 1e-12);
+        assert!((m[23 + 1] - 100.0 / 13000.0).abs() < 1e-12);
+        assert_eq!(m[7 * 23 + 7], 0.0);
+        assert!("jets=6,gluons=2"
+            .parse::<Multiplicity>()
+            .unwrap_err()
+            .contains("unknown type 'gluons'"));
+        let all: Multiplicity = serde_json::from_str("6").unwrap();
+        assert_eq!(all, Multiplicity::All(6));
     }
 }

@@ -1,7 +1,10 @@
-//! NanoAOD-style events -> one RMM row per event (zstd Parquet columns).
+//! NanoAOD-style ROOT events or Dark Machines challenge CSV events -> one
+//! RMM row per event (zstd Parquet columns), with per-event weights.
 
 use crate::rmm::{column_names, matrix, size, Object, ObjectType, RmmConfig};
-use arrow_array::{ArrayRef, BooleanArray, Float32Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::{DataType, Field, Schema};
 use hepae_root::RootFile;
 use rayon::prelude::*;
@@ -17,6 +20,74 @@ pub struct Sample {
     pub process: String,
     /// True for signal samples.
     pub signal: bool,
+    /// Per-event weight (cross section x luminosity / events); `None`:
+    /// the file's own (Dark Machines `event_weight`), else 1.
+    pub weight: Option<f64>,
+}
+
+/// One sample's matrices and per-event weights.
+struct Rows {
+    cells: Vec<Vec<f64>>,
+    weights: Vec<f64>,
+}
+
+/// Reads one sample, ROOT or Dark Machines CSV (by extension).
+fn read_any(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Rows> {
+    if s.path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return read_darkmachines(s, cfg);
+    }
+    let cells = read_sample(s, tree, cfg)?;
+    let weights = vec![s.weight.unwrap_or(1.0); cells.len()];
+    Ok(Rows { cells, weights })
+}
+
+/// The RMM type of a challenge object: b-jets are their own type when the
+/// layout has `bjets`, else jets.
+fn rmm_type(kind: hepae_darkmachines::ObjectType, split_b: bool) -> ObjectType {
+    use hepae_darkmachines::ObjectType as D;
+    match kind {
+        D::Jet => ObjectType::Jets,
+        D::BJet if split_b => ObjectType::Bjets,
+        D::BJet => ObjectType::Jets,
+        D::Electron => ObjectType::Electrons,
+        D::Muon => ObjectType::Muons,
+        D::Photon => ObjectType::Photons,
+    }
+}
+
+/// A Dark Machines challenge CSV file: per event its objects (GeV, masses
+/// from E and p, pT-ordered per type) and MET.
+fn read_darkmachines(s: &Sample, cfg: &RmmConfig) -> crate::Result<Rows> {
+    let events = hepae_darkmachines::read_events(&s.path)?;
+    let split_b = cfg.types.contains(&ObjectType::Bjets);
+    let mev = 1e-3;
+    let (cells, weights) = events
+        .par_iter()
+        .map(|e| {
+            let mut objects: Vec<Vec<Object>> = vec![Vec::new(); cfg.types.len()];
+            for o in &e.objects {
+                let t = rmm_type(o.kind, split_b);
+                if let Some(k) = cfg.types.iter().position(|x| *x == t) {
+                    let p = o.pt * o.eta.cosh();
+                    objects[k].push(Object {
+                        pt: o.pt * mev,
+                        eta: o.eta,
+                        phi: o.phi,
+                        mass: (o.e * o.e - p * p).max(0.0).sqrt() * mev,
+                    });
+                }
+            }
+            for v in &mut objects {
+                v.sort_by(|a, b| b.pt.total_cmp(&a.pt));
+            }
+            let m = matrix(e.met * mev, e.met_phi, &objects, cfg);
+            (m, s.weight.unwrap_or(e.weight))
+        })
+        .unzip();
+    Ok(Rows { cells, weights })
 }
 
 fn prefix(t: ObjectType) -> &'static str {
@@ -110,21 +181,23 @@ fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Vec
 }
 
 /// Builds the RMM table of all samples: one float32 column per cell (named
-/// by `column_names`), then `event`, `process`, `is_signal`.
+/// by `column_names`), then `event`, `process`, `is_signal`, `weight`.
 pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> crate::Result<RecordBatch> {
-    if cfg.n == 0 || cfg.types.is_empty() || cfg.sqrt_s.is_nan() || cfg.sqrt_s <= 0.0 {
-        return Err("rmm: needs at least one object type, n >= 1 and sqrt_s > 0".into());
+    if size(cfg) < 2 || cfg.types.is_empty() || cfg.sqrt_s.is_nan() || cfg.sqrt_s <= 0.0 {
+        return Err("rmm: needs at least one object type with n >= 1, and sqrt_s > 0".into());
     }
     let s2 = size(cfg) * size(cfg);
     let mut rows = Vec::new();
     let mut event = Vec::new();
     let mut process = Vec::new();
     let mut signal = Vec::new();
+    let mut weight = Vec::new();
     for s in samples {
-        let r = read_sample(s, tree, cfg)?;
+        let Rows { cells: r, weights } = read_any(s, tree, cfg)?;
         event.extend(0..r.len() as i64);
         process.extend(std::iter::repeat_n(s.process.clone(), r.len()));
         signal.extend(std::iter::repeat_n(s.signal, r.len()));
+        weight.extend(weights);
         rows.extend(r);
     }
     let names = column_names(cfg);
@@ -143,9 +216,11 @@ pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> crate::Resu
     fields.push(Field::new("event", DataType::Int64, false));
     fields.push(Field::new("process", DataType::Utf8, false));
     fields.push(Field::new("is_signal", DataType::Boolean, false));
+    fields.push(Field::new("weight", DataType::Float64, false));
     cols.push(Arc::new(Int64Array::from(event)));
     cols.push(Arc::new(StringArray::from(process)));
     cols.push(Arc::new(BooleanArray::from(signal)));
+    cols.push(Arc::new(Float64Array::from(weight)));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
 }
 
