@@ -173,3 +173,100 @@ print(json.dumps({"auc": auc, "eps_s": eps_s, "s": sv, "b": bv, "z": sv / np.sqr
     close(&sr1["z"], &v["z"], "SR1 Z");
     close(&sr1["z_asimov"], &v["za"], "SR1 Z_A");
 }
+
+/// Selections with their cut flow, the VAE's KL and sum scores, and the
+/// errors for a bad condition or a KL score without a VAE.
+#[test]
+fn selections_vae_scores_and_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let rmm = dir.path().join("rmm.parquet");
+    let bkg = format!("{}:ttbar", data_file("darkmachines/ttbar_slice.csv"));
+    let sig = format!(
+        "{}:Zp_01:signal:weight=0.5",
+        data_file("darkmachines/Zp_01_slice.csv")
+    );
+    let r = ok(&[
+        "rmm",
+        "--sample",
+        &bkg,
+        "--sample",
+        &sig,
+        "--types",
+        "jets,bjets,electrons,muons",
+        "--n",
+        "jets=4,bjets=2,electrons=2,muons=2",
+        "--select",
+        "n_leptons >= 1",
+        "--select",
+        "met > 30",
+        "--out",
+        rmm.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("cut flow ttbar: 4000 events") && err.contains("n_leptons >= 1"),
+        "{err}"
+    );
+    let t = hepae_table::read_parquet(&rmm).unwrap();
+    // 1 + 4 + 2 + 2 + 2 = 11: 121 cells.
+    assert_eq!(t.num_columns(), 121 + 4);
+    let w = hepae_table::numeric_f64(t.column_by_name("weight").unwrap()).unwrap();
+    assert_eq!(
+        *w.last().unwrap(),
+        0.5,
+        "the sample's weight overrides the file's"
+    );
+    let kept = t.num_rows();
+    assert!(kept > 500 && kept < 2500, "{kept} events pass");
+    let bad = hepae(&[
+        "rmm",
+        "--sample",
+        &bkg,
+        "--select",
+        "n_leptons >> 2",
+        "--out",
+        rmm.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--select[0]: 'n_leptons >> 2'"));
+    let out = dir.path().join("vae");
+    ok(&[
+        "anomaly",
+        "--data",
+        rmm.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--backend",
+        "cpu",
+        "--model",
+        "beta_vae",
+        "--score",
+        "sum",
+    ]);
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["score"], "sum");
+    let by = s["auc_by_score"].as_object().unwrap();
+    assert_eq!(
+        by.keys().collect::<Vec<_>>(),
+        ["kl", "reconstruction", "sum"]
+    );
+    assert_eq!(by["sum"]["Zp_01"], s["rocs"][0]["auc"]);
+    let ae = hepae(&[
+        "anomaly",
+        "--data",
+        rmm.to_str().unwrap(),
+        "--out",
+        dir.path().join("ae").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--backend",
+        "cpu",
+        "--score",
+        "kl",
+    ]);
+    assert_eq!(ae.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&ae.stderr).contains("anomaly.score: kl needs a vae"));
+    assert!(!dir.path().join("ae").exists(), "no output after the error");
+}

@@ -31,6 +31,9 @@ pub struct RmmArgs {
     /// Output Parquet (one row per event).
     #[arg(long, short)]
     out: PathBuf,
+    /// Event selection condition, e.g. `n_leptons >= 3`, `met > 50` (repeatable, all required).
+    #[arg(long = "select")]
+    selection: Vec<String>,
     /// Also draw the RMM of the first event of the first sample as a heat map (PNG or SVG).
     #[arg(long)]
     heatmap: Option<PathBuf>,
@@ -96,7 +99,12 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
         .map(|s| parse_sample(s))
         .collect::<Result<Vec<_>>>()?;
     let t0 = std::time::Instant::now();
-    let batch = hepae_rmm::rmm_table(&samples, &a.tree, &cfg)?;
+    let selection = hepae_rmm::select::parse_selection("--select", &a.selection, &cfg.types)
+        .map_err(anyhow::Error::msg)?;
+    let (batch, flows) = hepae_rmm::rmm_table_selected(&samples, &a.tree, &cfg, &selection)?;
+    for line in hepae_rmm::select::cut_flow_lines(&flows) {
+        eprintln!("{line}");
+    }
     let meta = vec![("hepae.rmm".to_string(), serde_json::to_string(&cfg)?)];
     hepae_table::write_parquet_atomic(&batch, &a.out, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)?;
     if let Some(h) = &a.heatmap {
@@ -129,6 +137,9 @@ pub struct AnomalyArgs {
     /// Column with per-event weights (default: `weight`, which `hepae rmm` writes).
     #[arg(long)]
     weight_column: Option<String>,
+    /// Anomaly score: reconstruction (MSE), or for vae/beta_vae models kl or sum.
+    #[arg(long, default_value = "reconstruction")]
+    score: hepae_rmm::score::ScoreKind,
 }
 
 pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
@@ -137,6 +148,7 @@ pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
     let opts = AnomalyOptions {
         seed: a.split_seed,
         weight_column: a.weight_column.clone(),
+        score: a.score,
         ..Default::default()
     };
     let s = hepae_rmm::anomaly::run(&table, &cfg, &opts, &a.out)?;

@@ -17,10 +17,10 @@ Pipeline file keys (strict: unknown keys are errors with line and column):
   compression_ratios: [R, ...]  one train..validate chain per R = features / latent
   compress:    latent_dtype, bounds {COLUMN: {abs, rel}}, lossless, zstd_level
   validate:    mass_column, windows [{name, lo, hi}], fit_bin_width, fit_signal, hist_bins
-  rmm:         samples [{file (ROOT or Dark Machines .csv), process, signal, weight}], tree,
+  rmm:         samples [{file (ROOT or Dark Machines .csv), process, signal, weight}], tree, selection,
                matrix {types, n (N or {TYPE: N}), sqrt_s, rapidity, btag_column}
                (with rmm the stages are rmm -> anomaly, and train is the anomaly model)
-  anomaly:     test_fraction, seed, weight_column
+  anomaly:     test_fraction, seed, weight_column, score (reconstruction, kl, sum)
   darkmachines: inputs (challenge CSV, $HEPAE_DATA), slots {bjets, jets, electrons, muons, photons}, units
   generate:    processes, model (vae, beta_vae, alpha_vae), hidden, latent, activation, beta, alpha,
                slots, log, epochs, batch_size, lr, early_stopping_patience, holdout, events, seed,

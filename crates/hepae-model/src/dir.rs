@@ -122,6 +122,18 @@ pub fn load(dir: &Path) -> Result<Model> {
 }
 
 impl Model {
+    /// The log-variance head of a variational model (encoder then `logvar`),
+    /// or `None` for the other kinds.
+    pub fn logvar_head(&self, what: &str) -> Result<Option<Mlp>> {
+        let cfg = &self.meta.config.model;
+        if !cfg.kind.is_variational() {
+            return Ok(None);
+        }
+        let (mut enc, _) = layer_names(cfg.hidden.len());
+        *enc.last_mut().expect("the latent layer") = "logvar".into();
+        Mlp::from_tensors(&self.tensors, &enc, cfg.activation, what).map(Some)
+    }
+
     /// The encoder and decoder as deterministic MLPs, checked against the
     /// configured input columns; `what` names the source in errors.
     pub fn networks(&self, what: &str) -> Result<(Mlp, Mlp)> {

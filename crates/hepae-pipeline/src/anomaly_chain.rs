@@ -35,12 +35,19 @@ pub(crate) fn run_rmm(
             "rmm: no background sample (signal: false)".into(),
         ));
     }
+    let selection =
+        hepae_rmm::select::parse_selection("rmm.selection", &r.selection, &r.matrix.types)
+            .map_err(PipelineError::Config)?;
     let files: Vec<PathBuf> = samples.iter().map(|s| s.path.clone()).collect();
     let rmm_dir = root.join("rmm");
     let table = rmm_dir.join("rmm.parquet");
     let cfg = serde_json::json!({"section": r, "files": file_stamps(&files)});
     let k_rmm = ctx.stage(Stage::Rmm, &rmm_dir, "rmm", cfg, &[], |dir| {
-        let b = hepae_rmm::rmm_table(&samples, &r.tree, &r.matrix)?;
+        let (b, flows) = hepae_rmm::rmm_table_selected(&samples, &r.tree, &r.matrix, &selection)?;
+        hepae_table::write_json_atomic(&flows, &dir.join("cutflow.json"))?;
+        for line in hepae_rmm::select::cut_flow_lines(&flows) {
+            eprintln!("    {line}");
+        }
         let meta = vec![("hepae.rmm".to_string(), serde_json::to_string(&r.matrix)?)];
         hepae_table::write_parquet_atomic(&b, &table, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)?;
         // One event's matrix as a heat map, as in the thesis figures.

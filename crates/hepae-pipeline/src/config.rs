@@ -105,6 +105,10 @@ pub struct RmmSection {
     /// Matrix layout: types, n, sqrt_s, rapidity, btag_column.
     #[serde(default)]
     pub matrix: hepae_rmm::RmmConfig,
+    /// Event selection: conditions such as `n_leptons >= 3` or `met > 50`,
+    /// all required (see docs/pipeline.md for the quantities).
+    #[serde(default)]
+    pub selection: Vec<String>,
 }
 
 /// One RMM input sample.

@@ -18,6 +18,8 @@ pub struct AnomalyOptions {
     pub test_fraction: f64,
     /// Seed of the split.
     pub seed: u64,
+    /// The anomaly score: `reconstruction` (MSE), or for VAEs `kl` or `sum`.
+    pub score: crate::score::ScoreKind,
     /// Column with per-event weights; default: `weight` when the table has
     /// one (the RMM tables do), else every event weighs 1.
     pub weight_column: Option<String>,
@@ -29,6 +31,7 @@ impl Default for AnomalyOptions {
             test_fraction: 0.2,
             seed: 0,
             weight_column: None,
+            score: crate::score::ScoreKind::Reconstruction,
         }
     }
 }
@@ -75,6 +78,11 @@ pub struct AnomalySummary {
     pub background_scale: f64,
     /// Per signal: SIC at the Dark Machines eps_B, significances, Z_A scan.
     pub merits: Vec<crate::merit::Merit>,
+    /// The score the figures of merit use.
+    pub score: crate::score::ScoreKind,
+    /// AUC of each signal by every score the model has (reconstruction;
+    /// for VAEs also kl and sum).
+    pub auc_by_score: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 /// AUC and ROC points of weighted scores (ties counted half).
@@ -120,6 +128,16 @@ pub fn run(
     opts: &AnomalyOptions,
     out: &Path,
 ) -> crate::Result<AnomalySummary> {
+    if opts.score != crate::score::ScoreKind::Reconstruction
+        && !train_cfg.model.kind.is_variational()
+    {
+        return Err(format!(
+            "anomaly.score: {} needs a vae or beta_vae model (train.model.kind is {:?})",
+            opts.score.name(),
+            train_cfg.model.kind
+        )
+        .into());
+    }
     let ev = Events::of(table, opts)?;
     let m = hepae_table::from_batch(table, &ev.features)?;
     // Seeded split of the background.
@@ -136,8 +154,12 @@ pub fn run(
     }
     let model_dir = out.join("model");
     train_on(&m, &train_rows, &ev.features, train_cfg, &model_dir)?;
-    let score = reconstruction_mse(&m, &model_dir)?;
-    let summary = summarise(&ev, &score, &test, train_rows.len());
+    let scores = crate::score::scores(&m, &model_dir)?;
+    let score = scores.chosen(opts.score)?;
+    let mut summary = summarise(&ev, &score, &test, train_rows.len());
+    summary.score = opts.score;
+    summary.auc_by_score =
+        crate::score::aucs_by_score(&scores, &ev.signal, &ev.process, &ev.weights, &test);
     let split: Vec<&str> = (0..m.rows)
         .map(|i| match (ev.signal[i], test[i]) {
             (true, _) => "signal",
@@ -251,28 +273,6 @@ fn train_on(
     Ok(())
 }
 
-/// Per-event MSE of the normalised features, by the deterministic inference
-/// of the saved weights, as compression does.
-fn reconstruction_mse(m: &hepae_table::Matrix, model_dir: &Path) -> crate::Result<Vec<f64>> {
-    let n = m.cols();
-    let loaded = hepae_model::load(model_dir)?;
-    // No activation after the latent layer: run the two halves separately.
-    let (encoder, decoder) = loaded.networks("anomaly model")?;
-    let mut x = m.values.clone();
-    loaded.normalizer.apply(&mut x);
-    let rec = decoder.forward(&encoder.forward(&x));
-    Ok(x.chunks_exact(n)
-        .zip(rec.chunks_exact(n))
-        .map(|(a, b)| {
-            a.iter()
-                .zip(b)
-                .map(|(p, q)| ((p - q) as f64).powi(2))
-                .sum::<f64>()
-                / n as f64
-        })
-        .collect())
-}
-
 /// ROC per signal against the held-out background, and signal-region counts.
 fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> AnomalySummary {
     let rows = score.len();
@@ -352,6 +352,8 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
         signal_regions,
         background_scale,
         merits,
+        score: crate::score::ScoreKind::Reconstruction,
+        auc_by_score: BTreeMap::new(),
     }
 }
 

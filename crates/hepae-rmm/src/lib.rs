@@ -9,10 +9,12 @@ pub mod anomaly;
 mod error;
 pub mod merit;
 pub mod rmm;
+pub mod score;
+pub mod select;
 pub mod stats;
 mod table;
 
 pub use anomaly::{AnomalyOptions, AnomalySummary};
 pub use error::{Result, RmmError};
 pub use rmm::{ObjectType, RapidityForm, RmmConfig};
-pub use table::{heatmap_of_event, rmm_table, Sample};
+pub use table::{heatmap_of_event, rmm_table, rmm_table_selected, Sample};

@@ -107,7 +107,18 @@ pub fn summary_lines(s: &crate::AnomalySummary) -> Vec<String> {
         s.train_events, s.features, s.test_events, s.background_median
     )];
     for r in &s.rocs {
-        out.push(format!("  AUC {} vs SM background: {:.4}", r.signal, r.auc));
+        out.push(format!(
+            "  AUC {} vs SM background: {:.4} (score: {})",
+            r.signal,
+            r.auc,
+            s.score.name()
+        ));
+    }
+    if s.auc_by_score.len() > 1 {
+        for (kind, aucs) in &s.auc_by_score {
+            let a: Vec<String> = aucs.iter().map(|(p, v)| format!("{p} {v:.4}")).collect();
+            out.push(format!("    AUC by {kind}: {}", a.join(", ")));
+        }
     }
     for sr in &s.signal_regions {
         let counts: Vec<String> = sr.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -475,7 +475,7 @@ mod tests {
         assert_eq!(names[8 * 23 + 8], "deT_b2");
         assert_eq!(names[13 * 23 + 13], "eT_e1");
         assert_eq!(names[18 * 23 + 18], "eT_mu1");
-        assert_eq!(names[1 * 23 + 18], "m_j1_mu1");
+        assert_eq!(names[23 + 18], "m_j1_mu1");
         // One muon lands in row 18 and the leading jet's ET on the diagonal.
         let objs = vec![
             vec![Object {

@@ -2,6 +2,7 @@
 //! RMM row per event (zstd Parquet columns), with per-event weights.
 
 use crate::rmm::{column_names, matrix, size, Object, ObjectType, RmmConfig};
+use crate::select::{Condition, CutFlow};
 use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
@@ -25,23 +26,23 @@ pub struct Sample {
     pub weight: Option<f64>,
 }
 
-/// One sample's matrices and per-event weights.
-struct Rows {
-    cells: Vec<Vec<f64>>,
-    weights: Vec<f64>,
+/// One event's objects per configured type (GeV, pT-ordered), MET and weight.
+struct EventObjects {
+    met: f64,
+    met_phi: f64,
+    objects: Vec<Vec<Object>>,
+    weight: f64,
 }
 
 /// Reads one sample, ROOT or Dark Machines CSV (by extension).
-fn read_any(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Rows> {
+fn read_any(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<EventObjects>> {
     if s.path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
         return read_darkmachines(s, cfg);
     }
-    let cells = read_sample(s, tree, cfg)?;
-    let weights = vec![s.weight.unwrap_or(1.0); cells.len()];
-    Ok(Rows { cells, weights })
+    read_sample(s, tree, cfg)
 }
 
 /// The RMM type of a challenge object: b-jets are their own type when the
@@ -60,11 +61,11 @@ fn rmm_type(kind: hepae_darkmachines::ObjectType, split_b: bool) -> ObjectType {
 
 /// A Dark Machines challenge CSV file: per event its objects (GeV, masses
 /// from E and p, pT-ordered per type) and MET.
-fn read_darkmachines(s: &Sample, cfg: &RmmConfig) -> crate::Result<Rows> {
+fn read_darkmachines(s: &Sample, cfg: &RmmConfig) -> crate::Result<Vec<EventObjects>> {
     let events = hepae_darkmachines::read_events(&s.path)?;
     let split_b = cfg.types.contains(&ObjectType::Bjets);
     let mev = 1e-3;
-    let (cells, weights) = events
+    Ok(events
         .par_iter()
         .map(|e| {
             let mut objects: Vec<Vec<Object>> = vec![Vec::new(); cfg.types.len()];
@@ -83,11 +84,14 @@ fn read_darkmachines(s: &Sample, cfg: &RmmConfig) -> crate::Result<Rows> {
             for v in &mut objects {
                 v.sort_by(|a, b| b.pt.total_cmp(&a.pt));
             }
-            let m = matrix(e.met * mev, e.met_phi, &objects, cfg);
-            (m, s.weight.unwrap_or(e.weight))
+            EventObjects {
+                met: e.met * mev,
+                met_phi: e.met_phi,
+                objects,
+                weight: s.weight.unwrap_or(e.weight),
+            }
         })
-        .unzip();
-    Ok(Rows { cells, weights })
+        .collect())
 }
 
 fn prefix(t: ObjectType) -> &'static str {
@@ -105,7 +109,7 @@ struct Jagged {
 }
 
 /// Reads one sample: per event the objects of every configured type and MET.
-fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Vec<f64>>> {
+fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<EventObjects>> {
     let file = RootFile::open(&s.path)?;
     let t = file.tree(tree)?;
     let what = |b: &str| format!("{}: tree {tree}: no branch '{b}'", s.path.display());
@@ -145,7 +149,8 @@ fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Vec
     }
     let met = read(&["MET_pt".into(), "MET_phi".into()])?;
     let events = met[0].values.len();
-    let rows: Vec<Vec<f64>> = (0..events)
+    let weight = s.weight.unwrap_or(1.0);
+    let rows: Vec<EventObjects> = (0..events)
         .into_par_iter()
         .map(|ev| {
             let objects: Vec<Vec<Object>> = cfg
@@ -169,12 +174,12 @@ fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Vec
                         .collect()
                 })
                 .collect();
-            matrix(
-                met[0].values.get_f64(ev),
-                met[1].values.get_f64(ev),
-                &objects,
-                cfg,
-            )
+            EventObjects {
+                met: met[0].values.get_f64(ev),
+                met_phi: met[1].values.get_f64(ev),
+                objects,
+                weight,
+            }
         })
         .collect();
     Ok(rows)
@@ -183,6 +188,17 @@ fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Vec
 /// Builds the RMM table of all samples: one float32 column per cell (named
 /// by `column_names`), then `event`, `process`, `is_signal`, `weight`.
 pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> crate::Result<RecordBatch> {
+    Ok(rmm_table_selected(samples, tree, cfg, &[])?.0)
+}
+
+/// [`rmm_table`] of the events that pass `selection`, with each sample's cut
+/// flow. `event` keeps each event's index in its sample.
+pub fn rmm_table_selected(
+    samples: &[Sample],
+    tree: &str,
+    cfg: &RmmConfig,
+    selection: &[Condition],
+) -> crate::Result<(RecordBatch, Vec<CutFlow>)> {
     if size(cfg) < 2 || cfg.types.is_empty() || cfg.sqrt_s.is_nan() || cfg.sqrt_s <= 0.0 {
         return Err("rmm: needs at least one object type with n >= 1, and sqrt_s > 0".into());
     }
@@ -192,13 +208,26 @@ pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> crate::Resu
     let mut process = Vec::new();
     let mut signal = Vec::new();
     let mut weight = Vec::new();
+    let mut flows = Vec::new();
     for s in samples {
-        let Rows { cells: r, weights } = read_any(s, tree, cfg)?;
-        event.extend(0..r.len() as i64);
-        process.extend(std::iter::repeat_n(s.process.clone(), r.len()));
-        signal.extend(std::iter::repeat_n(s.signal, r.len()));
-        weight.extend(weights);
-        rows.extend(r);
+        let events = read_any(s, tree, cfg)?;
+        let mut flow = CutFlow::new(&s.process, selection);
+        let kept: Vec<usize> = (0..events.len())
+            .filter(|&i| {
+                let e = &events[i];
+                flow.count(selection, e.weight, e.met, &e.objects, &cfg.types)
+            })
+            .collect();
+        flows.push(flow);
+        let cells: Vec<Vec<f64>> = kept
+            .par_iter()
+            .map(|&i| matrix(events[i].met, events[i].met_phi, &events[i].objects, cfg))
+            .collect();
+        event.extend(kept.iter().map(|&i| i as i64));
+        process.extend(std::iter::repeat_n(s.process.clone(), kept.len()));
+        signal.extend(std::iter::repeat_n(s.signal, kept.len()));
+        weight.extend(kept.iter().map(|&i| events[i].weight));
+        rows.extend(cells);
     }
     let names = column_names(cfg);
     let mut fields: Vec<Field> = names
@@ -221,7 +250,8 @@ pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> crate::Resu
     cols.push(Arc::new(StringArray::from(process)));
     cols.push(Arc::new(BooleanArray::from(signal)));
     cols.push(Arc::new(Float64Array::from(weight)));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+    Ok((batch, flows))
 }
 
 /// Draws the matrix of row `row` of an RMM table (cells first, as
