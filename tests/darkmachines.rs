@@ -3,18 +3,9 @@
 //! every bad-line class, and the CSV writer's round trip.
 
 mod common;
+use common::parquet_column as column;
 use common::*;
 use hepae_table::numeric_f64;
-use std::path::Path;
-
-fn column(path: &Path, name: &str) -> Vec<f64> {
-    let b = hepae_table::read_parquet(path).unwrap();
-    numeric_f64(
-        b.column_by_name(name)
-            .unwrap_or_else(|| panic!("no column {name}")),
-    )
-    .unwrap()
-}
 
 fn close(a: f64, b: f64, what: &str) {
     let tol = 1e-6 * a.abs().max(b.abs()).max(1.0);

@@ -3,19 +3,10 @@
 //! generate-ttbar pipeline on the shipped ttbar slice.
 
 mod common;
+use common::parquet_column as column;
 use common::*;
-use hepae_table::numeric_f64;
 use std::fmt::Write as _;
 use std::path::Path;
-
-fn column(path: &Path, name: &str) -> Vec<f64> {
-    let b = hepae_table::read_parquet(path).unwrap();
-    numeric_f64(
-        b.column_by_name(name)
-            .unwrap_or_else(|| panic!("no column {name}")),
-    )
-    .unwrap()
-}
 
 /// Two jets per event whose etas are anti-correlated and whose pTs are
 /// correlated, plus MET tied to the leading jet: structure that column

@@ -112,17 +112,7 @@ fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
     // The stand-ins' event_weight: 41.5 for ttbar, 0.02 for Z'.
     assert_eq!((w[0], w[4999]), (41.5, 0.02));
     let out = dir.path().join("anomaly");
-    ok(&[
-        "anomaly",
-        "--data",
-        rmm.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--epochs",
-        "3",
-        "--backend",
-        "cpu",
-    ]);
+    ok(&anomaly_args(&rmm, &out, &[]));
     let s = json(&out.join("summary.json"));
     let m = &s["merits"][0];
     assert_eq!(m["signal"], "Zp_01");
@@ -230,21 +220,11 @@ fn selections_vae_scores_and_their_errors() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--select[0]: 'n_leptons >> 2'"));
     let out = dir.path().join("vae");
-    ok(&[
-        "anomaly",
-        "--data",
-        rmm.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--epochs",
-        "3",
-        "--backend",
-        "cpu",
-        "--model",
-        "beta_vae",
-        "--score",
-        "sum",
-    ]);
+    ok(&anomaly_args(
+        &rmm,
+        &out,
+        &["--model", "beta_vae", "--score", "sum"],
+    ));
     let s = json(&out.join("summary.json"));
     assert_eq!(s["score"], "sum");
     let by = s["auc_by_score"].as_object().unwrap();
@@ -269,4 +249,21 @@ fn selections_vae_scores_and_their_errors() {
     assert_eq!(ae.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&ae.stderr).contains("anomaly.score: kl needs a vae"));
     assert!(!dir.path().join("ae").exists(), "no output after the error");
+}
+
+/// `hepae anomaly` on `data` into `out`, 3 CPU epochs, plus `extra`.
+fn anomaly_args<'a>(data: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "anomaly",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--backend",
+        "cpu",
+    ];
+    a.extend_from_slice(extra);
+    a
 }

@@ -64,6 +64,15 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// One numeric column of a Parquet file, as f64.
+pub fn parquet_column(path: &Path, name: &str) -> Vec<f64> {
+    let b = hepae_table::read_parquet(path).unwrap();
+    let col = b
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("{}: no column {name}", path.display()));
+    hepae_table::numeric_f64(col).unwrap()
+}
+
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
