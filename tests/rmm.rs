@@ -121,6 +121,16 @@ fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
         "800 held-out events cannot reach eps_B = 1e-4"
     );
     assert!(out.join("sic.png").is_file() && out.join("za_scan.png").is_file());
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    for needle in [
+        "SIC at 1e-2",
+        "best Z_A cut",
+        "Zp_01",
+        "../roc.png",
+        "../za_scan.png",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
     let py = r#"
 import sys, json, numpy as np, pyarrow.parquet as pq
 t = pq.read_table(sys.argv[1]).to_pydict()

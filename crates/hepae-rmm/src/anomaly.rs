@@ -181,6 +181,7 @@ pub fn run(
         &eval,
         &summary,
     )?;
+    crate::report::write(out, &summary)?;
     Ok(summary)
 }
 

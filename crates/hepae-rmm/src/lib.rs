@@ -8,6 +8,7 @@
 pub mod anomaly;
 mod error;
 pub mod merit;
+mod report;
 pub mod rmm;
 pub mod score;
 pub mod select;

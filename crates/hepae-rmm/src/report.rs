@@ -1,0 +1,90 @@
+//! `report/index.html` of the anomaly stage: AUC (by every score), SIC at
+//! the Dark Machines background efficiencies, signal-region significances,
+//! the best Z_A cut, and the stage's plots.
+
+use crate::merit::EPS_B;
+use crate::AnomalySummary;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The plots the stage draws beside the report (PNG, in the stage folder).
+const PLOTS: [&str; 4] = ["roc.png", "scores.png", "sic.png", "za_scan.png"];
+
+fn markdown(s: &AnomalySummary) -> String {
+    let mut md = format!(
+        "# hepae anomaly search\n\nAutoencoder trained on {} background events ({} features); {} held-out background events; score `{}`; background median score {:.4e}. b is the whole background's expected yield (held-out weights x {:.3}).\n\n## AUC\n\n| signal | AUC |",
+        s.train_events, s.features, s.test_events, s.score.name(), s.background_median, s.background_scale
+    );
+    let kinds: Vec<&String> = s.auc_by_score.keys().collect();
+    for k in &kinds {
+        let _ = write!(md, " AUC ({k}) |");
+    }
+    md += "\n|---|---|";
+    md += &"---|".repeat(kinds.len());
+    md.push('\n');
+    for r in &s.rocs {
+        let _ = write!(md, "| {} | {:.4} |", r.signal, r.auc);
+        for k in &kinds {
+            let v = s.auc_by_score[*k]
+                .get(&r.signal)
+                .copied()
+                .unwrap_or(f64::NAN);
+            let _ = write!(md, " {v:.4} |");
+        }
+        md.push('\n');
+    }
+    md += "\n## SIC = eps_S / sqrt(eps_B) (Dark Machines figures of merit)\n\n| signal |";
+    for e in EPS_B {
+        let _ = write!(md, " eps_S at {e:.0e} | SIC at {e:.0e} |");
+    }
+    md += "\n|---|";
+    md += &"---|---|".repeat(EPS_B.len());
+    md.push('\n');
+    for m in &s.merits {
+        let _ = write!(md, "| {} |", m.signal);
+        for p in &m.sic {
+            match p {
+                Some(p) => {
+                    let _ = write!(md, " {:.4} | {:.3} |", p.eps_s, p.sic);
+                }
+                None => md += " n/a | n/a |",
+            }
+        }
+        md.push('\n');
+    }
+    md += "\nn/a: the held-out background is too small to reach that eps_B.\n\n## Significance\n\n| signal | region | score cut | s | b | Z = s/sqrt(b) | Z_A |\n|---|---|---|---|---|---|---|\n";
+    for m in &s.merits {
+        let rows = m.signal_regions.iter().enumerate().map(|(i, r)| {
+            (
+                format!("SR{} (median x {:.1})", i + 1, 1.0 + (i + 1) as f64 / 5.0),
+                r,
+            )
+        });
+        for (name, r) in rows.chain(m.best.iter().map(|b| ("best Z_A cut".to_string(), b))) {
+            let _ = writeln!(
+                md,
+                "| {} | {name} | {:.4e} | {:.4} +- {:.4} | {:.4} +- {:.4} ({} events) | {:.4} | {:.4} +- {:.4} |",
+                m.signal, r.cut, r.s.sum, r.s.error, r.b.sum, r.b.error, r.b.events, r.z, r.z_asimov, r.z_asimov_error
+            );
+        }
+    }
+    md
+}
+
+/// Writes `out/report/index.html`; the plots stay in `out`.
+pub fn write(out: &Path, s: &AnomalySummary) -> crate::Result<()> {
+    let dir = out.join("report");
+    std::fs::create_dir_all(&dir).map_err(|e| hepae_table::TableError::io(&dir, e))?;
+    let mut extra = String::from("<h2>Plots</h2>\n");
+    for p in PLOTS {
+        let _ = writeln!(extra, "<figure><img src=\"../{p}\" alt=\"{p}\" width=\"720\"><figcaption>{p}</figcaption></figure>");
+    }
+    extra += hepae_plot::IMAGE_CHECK;
+    let page = hepae_plot::markdown_page(&markdown(s), "hepae anomaly search", &extra);
+    hepae_table::write_file_atomic(&dir.join("index.html"), |mut w| {
+        use std::io::Write;
+        w.write_all(page.as_bytes())?;
+        w.flush()
+    })?;
+    Ok(())
+}
