@@ -121,6 +121,20 @@ fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
         "800 held-out events cannot reach eps_B = 1e-4"
     );
     assert!(out.join("sic.png").is_file() && out.join("za_scan.png").is_file());
+    // Z_A against MET inside each region: the 0 GeV cut is the region itself,
+    // and tighter MET cuts keep less signal.
+    let scans = m["met_scans"].as_array().unwrap();
+    assert_eq!(scans.len(), 3);
+    for (r, scan) in m["signal_regions"].as_array().unwrap().iter().zip(scans) {
+        let scan = scan.as_array().unwrap();
+        assert_eq!(scan.len(), 11);
+        assert_eq!(scan[0][1]["s"], r["s"]);
+        let s: Vec<f64> = scan
+            .iter()
+            .map(|p| p[1]["s"]["sum"].as_f64().unwrap())
+            .collect();
+        assert!(s.windows(2).all(|w| w[0] >= w[1]), "{s:?}");
+    }
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     for needle in [
         "SIC at 1e-2",
@@ -276,4 +290,34 @@ fn anomaly_args<'a>(data: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a
     ];
     a.extend_from_slice(extra);
     a
+}
+
+/// A b-tag threshold above every score leaves no b-jets; the flag default tags some.
+#[test]
+fn the_btag_threshold_splits_jets_from_bjets() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = format!("{}:ttbar", data_file("pythia/rmm_ttbar_slice.root"));
+    let bjet_sum = |extra: &[&str]| {
+        let out = dir.path().join("b.parquet");
+        let mut a = vec![
+            "rmm",
+            "--sample",
+            &sample,
+            "--types",
+            "jets,bjets",
+            "--n",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        ok(&a);
+        parquet_column(&out, "eT_b1")
+            .iter()
+            .filter(|v| **v > 0.0)
+            .count()
+    };
+    let flagged = bjet_sum(&[]);
+    assert!(flagged > 1000, "{flagged} events with a b-jet");
+    assert_eq!(bjet_sum(&["--btag-threshold", "1e9"]), 0);
 }

@@ -31,6 +31,9 @@ pub struct RmmArgs {
     /// Output Parquet (one row per event).
     #[arg(long, short)]
     out: PathBuf,
+    /// b-tag score above which a jet is a b-jet (default: any non-zero value, a 0/1 flag).
+    #[arg(long)]
+    btag_threshold: Option<f64>,
     /// Event selection condition, e.g. `n_leptons >= 3`, `met > 50` (repeatable, all required).
     #[arg(long = "select")]
     selection: Vec<String>,
@@ -89,6 +92,9 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
     }
     if let Some(s) = a.sqrt_s {
         cfg.sqrt_s = s;
+    }
+    if a.btag_threshold.is_some() {
+        cfg.btag_threshold = a.btag_threshold;
     }
     if a.thesis_rapidity {
         cfg.rapidity = hepae_rmm::RapidityForm::Thesis;

@@ -191,6 +191,17 @@ struct Events {
     process: Vec<String>,
     signal: Vec<bool>,
     weights: Vec<f64>,
+    /// MET in GeV, from the `met` cell and the table's sqrt(s) (RMM tables).
+    met: Option<Vec<f64>>,
+}
+
+/// MET in GeV of an RMM table: its `met` cell (MET / sqrt(s)) times the
+/// sqrt(s) recorded in the `hepae.rmm` metadata.
+fn met_gev(table: &RecordBatch) -> Option<Vec<f64>> {
+    let schema = table.schema();
+    let cfg: crate::RmmConfig = serde_json::from_str(schema.metadata().get("hepae.rmm")?).ok()?;
+    let met = hepae_table::numeric_f64(table.column_by_name("met")?)?;
+    Some(met.into_iter().map(|m| m * cfg.sqrt_s).collect())
 }
 
 impl Events {
@@ -237,6 +248,7 @@ impl Events {
             process,
             signal,
             weights,
+            met: met_gev(table),
         })
     }
 }
@@ -324,7 +336,23 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
                 .filter(|&i| ev.signal[i] && &ev.process[i] == p)
                 .map(|i| (score[i], ev.weights[i]))
                 .collect();
-            crate::merit::merit(p, &s, &bkg, &r.points, median, background_scale)
+            let mut m = crate::merit::merit(p, &s, &bkg, &r.points, median, background_scale);
+            if let Some(met) = &ev.met {
+                let with_met = |keep: &dyn Fn(usize) -> bool| -> Vec<(f64, f64, f64)> {
+                    (0..rows)
+                        .filter(|&i| keep(i))
+                        .map(|i| (score[i], ev.weights[i], met[i]))
+                        .collect()
+                };
+                let sig = with_met(&|i| ev.signal[i] && &ev.process[i] == p);
+                let bk = with_met(&|i| test[i]);
+                m.met_scans = m
+                    .signal_regions
+                    .iter()
+                    .map(|r| crate::merit::met_scan(&sig, &bk, r.cut, background_scale))
+                    .collect();
+            }
+            m
         })
         .collect();
     let signal_regions = (1..=3)

@@ -27,6 +27,35 @@ pub struct Merit {
     pub best: Option<Significance>,
     /// Z_A against the score cut.
     pub scan: Vec<Significance>,
+    /// Per signal region, Z_A against a MET cut (GeV) inside it (RMM tables).
+    pub met_scans: Vec<Vec<(f64, Significance)>>,
+}
+
+/// MET cuts of the scan inside a signal region, GeV.
+const MET_CUTS: [f64; 11] = [
+    0.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0,
+];
+
+/// Z_A of the events above `score_cut` with MET at or above each cut; events are
+/// (score, weight, MET in GeV).
+pub fn met_scan(
+    sig: &[(f64, f64, f64)],
+    bkg: &[(f64, f64, f64)],
+    score_cut: f64,
+    b_scale: f64,
+) -> Vec<(f64, Significance)> {
+    MET_CUTS
+        .iter()
+        .map(|&m| {
+            let above = |e: &[(f64, f64, f64)]| -> Vec<(f64, f64)> {
+                e.iter().filter(|x| x.2 >= m).map(|x| (x.0, x.1)).collect()
+            };
+            (
+                m,
+                significance(&above(sig), &above(bkg), score_cut, b_scale),
+            )
+        })
+        .collect()
 }
 
 /// Merits of one signal's `(score, weight)` events against the held-out
@@ -52,6 +81,7 @@ pub fn merit(
             .collect(),
         best,
         scan,
+        met_scans: Vec::new(),
     }
 }
 

@@ -68,6 +68,24 @@ fn markdown(s: &AnomalySummary) -> String {
             );
         }
     }
+    md += "\n## Z_A against a MET cut inside each signal region\n\n| signal | region | MET >= (GeV) | s | b (events) | Z_A |\n|---|---|---|---|---|---|\n";
+    for m in &s.merits {
+        for (i, scan) in m.met_scans.iter().enumerate() {
+            for (met, r) in scan.iter().filter(|(_, r)| r.b.events > 0) {
+                let _ = writeln!(
+                    md,
+                    "| {} | SR{} | {met} | {:.4} | {:.4} ({}) | {:.4} +- {:.4} |",
+                    m.signal,
+                    i + 1,
+                    r.s.sum,
+                    r.b.sum,
+                    r.b.events,
+                    r.z_asimov,
+                    r.z_asimov_error
+                );
+            }
+        }
+    }
     md
 }
 

@@ -60,6 +60,19 @@ pub struct RmmConfig {
     pub rapidity: RapidityForm,
     /// Jet column that marks b-tagged jets (non-zero = tagged).
     pub btag_column: String,
+    /// b-tag score above which a jet is a b-jet (e.g. 0.8 for a CSV or
+    /// DeepJet working point); default: any non-zero value (a 0/1 flag).
+    pub btag_threshold: Option<f64>,
+}
+
+impl RmmConfig {
+    /// Whether a jet with b-tag value `v` is a b-jet.
+    pub fn is_btagged(&self, v: f64) -> bool {
+        match self.btag_threshold {
+            Some(t) => v > t,
+            None => v != 0.0,
+        }
+    }
 }
 
 impl Default for RmmConfig {
@@ -76,6 +89,7 @@ impl Default for RmmConfig {
             sqrt_s: 13_000.0,
             rapidity: RapidityForm::Code,
             btag_column: "btag".into(),
+            btag_threshold: None,
         }
     }
 }

@@ -161,8 +161,8 @@ fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Eve
                     let (a, b) = (j.offsets[ev] as usize, j.offsets[ev + 1] as usize);
                     (a..b)
                         .filter(|&i| match t {
-                            ObjectType::Jets if split_b => j.cols[4].get_f64(i) == 0.0,
-                            ObjectType::Bjets => j.cols[4].get_f64(i) != 0.0,
+                            ObjectType::Jets if split_b => !cfg.is_btagged(j.cols[4].get_f64(i)),
+                            ObjectType::Bjets => cfg.is_btagged(j.cols[4].get_f64(i)),
                             _ => true,
                         })
                         .map(|i| Object {

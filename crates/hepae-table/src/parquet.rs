@@ -396,12 +396,29 @@ pub fn read_parquet_schema(path: &Path) -> Result<arrow_schema::SchemaRef> {
 /// Reads a whole Parquet file into one batch.
 pub fn read_parquet(path: &Path) -> Result<RecordBatch> {
     let f = std::fs::File::open(path).map_err(|e| TableError::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-        .map_err(|e| TableError::parquet(path, e))?
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| TableError::parquet(path, e))?;
+    // The file's key/value metadata (hepae.rmm, hepae.darkmachines, ...) joins
+    // the schema's, which holds only what the embedded Arrow schema had.
+    let mut meta = builder.schema().metadata().clone();
+    for kv in builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+    {
+        if let (false, Some(v)) = (kv.key == "ARROW:schema", &kv.value) {
+            if !meta.contains_key(&kv.key) {
+                meta.insert(kv.key.clone(), v.clone());
+            }
+        }
+    }
+    let reader = builder
         .with_batch_size(1 << 20)
         .build()
         .map_err(|e| TableError::parquet(path, e))?;
-    let schema = reader.schema();
+    let schema = Arc::new(reader.schema().as_ref().clone().with_metadata(meta));
     let batches: Vec<RecordBatch> = reader
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| TableError::arrow(path, e))?;
@@ -413,8 +430,9 @@ pub fn concat(
     schema: &arrow_schema::SchemaRef,
     batches: &[RecordBatch],
 ) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    // The file's schema carries its key/value metadata; the reader's batches do not.
     if batches.len() == 1 {
-        return Ok(batches[0].clone());
+        return batches[0].clone().with_schema(schema.clone());
     }
     arrow_select::concat::concat_batches(schema, batches)
 }
@@ -425,6 +443,33 @@ mod tests {
     use arrow_array::builder::{Float32Builder, ListBuilder};
     use arrow_array::{ArrayRef, Float64Array, Int32Array, StructArray};
     use arrow_schema::{Field, Fields};
+
+    /// Key/value metadata written with a table comes back in its schema.
+    #[test]
+    fn key_value_metadata_round_trips() {
+        let dir = std::env::temp_dir().join(format!("hepae-kv-{}", std::process::id()));
+        let path = dir.join("t.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, false)]));
+        let col: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0]));
+        let batch = RecordBatch::try_new(schema, vec![col]).unwrap();
+        write_parquet_atomic(
+            &batch,
+            &path,
+            &[("hepae.test".into(), "{\"a\": 1}".into())],
+            1,
+        )
+        .unwrap();
+        let back = read_parquet(&path).unwrap();
+        assert_eq!(
+            back.schema()
+                .metadata()
+                .get("hepae.test")
+                .map(String::as_str),
+            Some("{\"a\": 1}")
+        );
+        assert_eq!(back.num_rows(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// Nested columns become several Parquet leaves; each must reach its own
     /// writer in the per-column parallel encode and come back unchanged.
