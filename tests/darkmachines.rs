@@ -18,13 +18,7 @@ fn events_layout_matches_pandas_golden_values() {
     let dir = tempfile::tempdir().unwrap();
     for (rel, g) in golden.as_object().unwrap() {
         let out = dir.path().join("events.parquet");
-        ok(&[
-            "ingest",
-            "--input",
-            &data_file(rel),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        ok(&csv_ingest(&data_file(rel), out.to_str().unwrap(), &[]));
         let report = json(&dir.path().join("events.parquet.json"));
         assert_eq!(report["events"], g["events"], "{rel}");
         assert_eq!(report["objects"], g["objects"], "{rel}");
@@ -119,15 +113,11 @@ fn hand_written_lines_give_known_slots_in_gev_and_mev() {
     let csv = dir.path().join("three.csv");
     std::fs::write(&csv, LINES).unwrap();
     let out = dir.path().join("ev.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    ok(&csv_ingest(
         csv.to_str().unwrap(),
-        "--out",
         out.to_str().unwrap(),
-        "--slots",
-        "jets=2,bjets=1",
-    ]);
+        &["--slots", "jets=2,bjets=1"],
+    ));
     assert_eq!(column(&out, "event_ID"), [11.0, 12.0, 13.0]);
     assert_eq!(column(&out, "weight"), [41.5, 41.5, 2.25]);
     assert_eq!(column(&out, "n_jets"), [2.0, 0.0, 0.0]);
@@ -157,15 +147,11 @@ fn hand_written_lines_give_known_slots_in_gev_and_mev() {
     assert_eq!(report["files"][0]["blank_lines"], 1);
     assert_eq!(report["processes"]["wjets"], 1);
     let mev = dir.path().join("mev.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    ok(&csv_ingest(
         csv.to_str().unwrap(),
-        "--out",
         mev.to_str().unwrap(),
-        "--units",
-        "MeV",
-    ]);
+        &["--units", "MeV"],
+    ));
     assert_eq!(column(&mev, "jet1_pt")[0], 130000.0);
     assert_eq!(column(&mev, "MET")[2], 50000.0);
 }
@@ -210,14 +196,11 @@ fn every_bad_line_class_names_file_line_and_field() {
         );
         assert!(!out.exists(), "no output after a bad line");
         // --skip-bad-lines counts it and keeps the rest.
-        ok(&[
-            "ingest",
-            "--input",
+        ok(&csv_ingest(
             csv.to_str().unwrap(),
-            "--out",
             out.to_str().unwrap(),
-            "--skip-bad-lines",
-        ]);
+            &["--skip-bad-lines"],
+        ));
         let report = json(&dir.path().join("bad.parquet.json"));
         assert_eq!(report["files"][0]["bad_lines"], 1, "{bad}");
         assert_eq!(report["events"], 3, "{bad}");
@@ -234,28 +217,26 @@ fn csv_writer_round_trips_the_events_layout() {
     let dir = tempfile::tempdir().unwrap();
     let src = data_file("darkmachines/ttbar_slice.csv");
     let ev = dir.path().join("ev.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    ok(&csv_ingest(
         &src,
-        "--out",
         ev.to_str().unwrap(),
-        "--slots",
-        "jets=20,bjets=20,electrons=20,muons=20,photons=20",
-    ]);
+        &[
+            "--slots",
+            "jets=20,bjets=20,electrons=20,muons=20,photons=20",
+        ],
+    ));
     let batch = hepae_table::read_parquet(&ev).unwrap();
     let csv = dir.path().join("back.csv");
     hepae_darkmachines::write_csv(&batch, hepae_darkmachines::Units::GeV, &csv).unwrap();
     let back = dir.path().join("back.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    ok(&csv_ingest(
         csv.to_str().unwrap(),
-        "--out",
         back.to_str().unwrap(),
-        "--slots",
-        "jets=20,bjets=20,electrons=20,muons=20,photons=20",
-    ]);
+        &[
+            "--slots",
+            "jets=20,bjets=20,electrons=20,muons=20,photons=20",
+        ],
+    ));
     let again = hepae_table::read_parquet(&back).unwrap();
     assert_eq!(again.num_rows(), batch.num_rows());
     for f in batch.schema().fields() {

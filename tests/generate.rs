@@ -51,13 +51,11 @@ fn the_generator_keeps_the_toys_correlations_and_makes_physical_events() {
     let csv = dir.path().join("toy.csv");
     toy_csv(&csv, 4000);
     let table = dir.path().join("toy.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    ok(&csv_ingest(
         csv.to_str().unwrap(),
-        "--out",
         table.to_str().unwrap(),
-    ]);
+        &[],
+    ));
     let cfg = dir.path().join("gen.yaml");
     std::fs::write(&cfg, TOY_CONFIG).unwrap();
     let out = dir.path().join("gen");
@@ -109,15 +107,11 @@ fn the_generator_keeps_the_toys_correlations_and_makes_physical_events() {
     assert_physical(&g, "jet", 2);
     // generated.csv reads back as the same events.
     let back = dir.path().join("back.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    ok(&csv_ingest(
         out.join("generated.csv").to_str().unwrap(),
-        "--out",
         back.to_str().unwrap(),
-        "--slots",
-        "jets=2,bjets=0,electrons=0,muons=0,photons=0",
-    ]);
+        &["--slots", "jets=2,bjets=0,electrons=0,muons=0,photons=0"],
+    ));
     let (a, b) = (column(&g, "jet2_pt"), column(&back, "jet2_pt"));
     assert_eq!(a.len(), b.len());
     assert!(a
@@ -174,15 +168,11 @@ fn assert_physical(table: &Path, prefix: &str, slots: usize) {
 fn bad_generator_configurations_exit_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("ev.parquet");
-    ok(&[
-        "ingest",
-        "--input",
+    ok(&csv_ingest(
         &data_file("darkmachines/Zp_01_slice.csv"),
-        "--out",
         table.to_str().unwrap(),
-        "--slots",
-        "jets=3",
-    ]);
+        &["--slots", "jets=3"],
+    ));
     let t = table.to_str().unwrap();
     let out = dir.path().join("gen");
     let o = out.to_str().unwrap();

@@ -64,6 +64,13 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Arguments of `hepae ingest` for one Dark Machines CSV input, plus `extra`.
+pub fn csv_ingest<'a>(input: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["ingest", "--input", input, "--out", out];
+    a.extend_from_slice(extra);
+    a
+}
+
 /// One numeric column of a Parquet file, as f64.
 pub fn parquet_column(path: &Path, name: &str) -> Vec<f64> {
     let b = hepae_table::read_parquet(path).unwrap();

@@ -25,7 +25,8 @@ pub use layout::{
 pub use object::{ObjectType, OBJECT_TYPES};
 pub use parse::{parse_line, Event, LineError, Object, MAX_OBJECTS};
 pub use read::{
-    convert, read_events, FileReport, Layout, ReadOptions, ReadReport, Units, METADATA_KEY,
+    convert, read_events, recorded_units, FileReport, Layout, ReadOptions, ReadReport, Units,
+    METADATA_KEY,
 };
 pub use slots::Slots;
 pub use write::write_csv;

@@ -132,6 +132,18 @@ impl Columns {
 /// The key/value metadata that records units and slots in the Parquet file.
 pub const METADATA_KEY: &str = "hepae.darkmachines";
 
+/// The units [`convert`] recorded in a table's schema metadata (`None`
+/// for a table it did not write).
+pub fn recorded_units(schema: &arrow_schema::Schema) -> Option<Units> {
+    let meta: serde_json::Value =
+        serde_json::from_str(schema.metadata().get(METADATA_KEY)?).ok()?;
+    match meta.get("units")?.as_str()? {
+        "GeV" => Some(Units::GeV),
+        "MeV" => Some(Units::MeV),
+        _ => None,
+    }
+}
+
 /// The output being built: column builders, the Parquet stream and the counts.
 struct Writer {
     cols: Columns,

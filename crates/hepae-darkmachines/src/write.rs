@@ -101,10 +101,6 @@ pub fn write_csv(batch: &RecordBatch, units: Units, path: &Path) -> Result<()> {
         }
         text.push('\n');
     }
-    hepae_table::write_file_atomic(path, |mut w| {
-        use std::io::Write;
-        w.write_all(text.as_bytes())?;
-        w.flush()
-    })?;
+    hepae_table::write_bytes_atomic(path, text.as_bytes())?;
     Ok(())
 }

@@ -117,10 +117,6 @@ pub(crate) fn write(dir: &Path, s: &Summary, hists: &Histograms) -> Result<()> {
     }
     extra += hepae_plot::IMAGE_CHECK;
     let page = hepae_plot::markdown_page(&tables(s), "hepae event generation", &extra);
-    hepae_table::write_file_atomic(&dir.join("index.html"), |mut w| {
-        use std::io::Write;
-        w.write_all(page.as_bytes())?;
-        w.flush()
-    })?;
+    hepae_table::write_bytes_atomic(&dir.join("index.html"), page.as_bytes())?;
     Ok(())
 }

@@ -216,7 +216,11 @@ fn split(opts: &GenerateOptions) -> Result<(RecordBatch, RecordBatch, Units)> {
             events.num_rows()
         )));
     }
-    Ok((train, holdout, units_of(&table)))
+    Ok((
+        train,
+        holdout,
+        hepae_darkmachines::recorded_units(&table.schema()).unwrap_or_default(),
+    ))
 }
 
 /// What the comparisons read.
@@ -380,14 +384,5 @@ fn common_mean_wasserstein(metrics: &mut [SampleMetrics]) {
             .map(|&k| m.distances[k].wasserstein_over_std)
             .sum();
         m.mean_wasserstein_over_std = sum / common.len().max(1) as f64;
-    }
-}
-
-/// Units recorded by the reader in the table's metadata (GeV when absent).
-fn units_of(batch: &RecordBatch) -> Units {
-    let schema = batch.schema();
-    match schema.metadata().get(hepae_darkmachines::METADATA_KEY) {
-        Some(m) if m.contains("\"MeV\"") => Units::MeV,
-        _ => Units::GeV,
     }
 }

@@ -99,10 +99,6 @@ pub fn write(out: &Path, s: &AnomalySummary) -> crate::Result<()> {
     }
     extra += hepae_plot::IMAGE_CHECK;
     let page = hepae_plot::markdown_page(&markdown(s), "hepae anomaly search", &extra);
-    hepae_table::write_file_atomic(&dir.join("index.html"), |mut w| {
-        use std::io::Write;
-        w.write_all(page.as_bytes())?;
-        w.flush()
-    })?;
+    hepae_table::write_bytes_atomic(&dir.join("index.html"), page.as_bytes())?;
     Ok(())
 }

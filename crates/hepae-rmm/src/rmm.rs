@@ -174,7 +174,7 @@ pub struct Object {
     pub mass: f64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct P4 {
     e: f64,
     px: f64,
@@ -213,11 +213,30 @@ impl P4 {
     fn rapidity(&self) -> f64 {
         0.5 * ((self.e + self.pz) / (self.e - self.pz)).ln()
     }
-    fn mass_with(&self, o: &P4) -> f64 {
-        let e = self.e + o.e;
-        let (x, y, z) = (self.px + o.px, self.py + o.py, self.pz + o.pz);
-        (e * e - x * x - y * y - z * z).max(0.0).sqrt()
+    fn plus(&self, o: &P4) -> P4 {
+        P4 {
+            e: self.e + o.e,
+            px: self.px + o.px,
+            py: self.py + o.py,
+            pz: self.pz + o.pz,
+        }
     }
+    fn mass(&self) -> f64 {
+        (self.e * self.e - self.px * self.px - self.py * self.py - self.pz * self.pz)
+            .max(0.0)
+            .sqrt()
+    }
+    fn mass_with(&self, o: &P4) -> f64 {
+        self.plus(o).mass()
+    }
+}
+
+/// Invariant mass of a set of objects (GeV).
+pub fn invariant_mass(objects: &[Object]) -> f64 {
+    objects
+        .iter()
+        .fold(P4::default(), |s, o| s.plus(&o.p4()))
+        .mass()
 }
 
 /// Matrix side 1 + the sum of the objects per type (1 + T*N for one N).

@@ -3,7 +3,7 @@
 //! `leading_jet_pt > 200`), evaluated on each event's objects before they
 //! fill the matrix, with a cut flow per sample.
 
-use crate::rmm::{Object, ObjectType};
+use crate::rmm::{invariant_mass, Object, ObjectType};
 use serde::{Deserialize, Serialize};
 
 /// An event quantity a condition can test (GeV for energies).
@@ -156,18 +156,6 @@ fn of<'a>(t: ObjectType, objects: &'a [Vec<Object>], types: &[ObjectType]) -> &'
         .iter()
         .position(|x| *x == t)
         .map_or(&[], |k| objects[k].as_slice())
-}
-
-fn invariant_mass(objs: &[Object]) -> f64 {
-    let (mut e, mut x, mut y, mut z) = (0.0, 0.0, 0.0, 0.0);
-    for o in objs {
-        let (px, py, pz) = (o.pt * o.phi.cos(), o.pt * o.phi.sin(), o.pt * o.eta.sinh());
-        e += (px * px + py * py + pz * pz + o.mass * o.mass).sqrt();
-        x += px;
-        y += py;
-        z += pz;
-    }
-    (e * e - x * x - y * y - z * z).max(0.0).sqrt()
 }
 
 /// The value of `q` for one event.

@@ -83,16 +83,21 @@ pub fn write_dir_atomic<T, E: From<TableError>>(
     Ok(value)
 }
 
+/// Writes `bytes` (an HTML page, a CSV file, weights) atomically.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    write_file_atomic(path, |mut w| {
+        w.write_all(bytes)?;
+        w.flush()
+    })
+}
+
 /// Writes pretty JSON atomically.
 pub fn write_json_atomic(value: &impl serde::Serialize, path: &Path) -> Result<()> {
-    use std::io::Write;
-    let text = serde_json::to_string_pretty(value).map_err(|source| TableError::Json {
+    let mut text = serde_json::to_string_pretty(value).map_err(|source| TableError::Json {
         path: path.to_path_buf(),
         source,
     })?;
-    write_file_atomic(path, |mut w| {
-        w.write_all(text.as_bytes())?;
-        w.write_all(b"\n")?;
-        w.flush()
-    })
+    text.push('\n');
+    write_bytes_atomic(path, text.as_bytes())
 }

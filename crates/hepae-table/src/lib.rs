@@ -14,7 +14,9 @@ mod parquet;
 mod stream;
 mod yaml;
 
-pub use atomic::{tmp_sibling, write_dir_atomic, write_file_atomic, write_json_atomic};
+pub use atomic::{
+    tmp_sibling, write_bytes_atomic, write_dir_atomic, write_file_atomic, write_json_atomic,
+};
 pub use columns::{gzip9_of_raw_float32, numeric_f64, EVENT, FILE_INDEX, LABEL_COLUMNS};
 pub use error::{Result, TableError};
 pub use matrix::{from_batch, Matrix, MatrixError};

@@ -75,7 +75,6 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel, TrainError
 /// The final weights as F32 safetensors, which inference (compression,
 /// validation, anomaly scoring) reads without burn.
 pub(crate) fn write_exported(dir: &ModelDir, model: &AutoEncoder) -> Result<(), TrainError> {
-    use std::io::Write;
     let meta = std::collections::HashMap::from([(
         "producer".to_string(),
         format!("hepae {}", env!("CARGO_PKG_VERSION")),
@@ -83,6 +82,5 @@ pub(crate) fn write_exported(dir: &ModelDir, model: &AutoEncoder) -> Result<(), 
     let path = dir.exported();
     let bytes = hepae_model::safetensors_bytes(&model.export_tensors(), meta)
         .map_err(|e| io_err(&path, e))?;
-    hepae_table::write_file_atomic(&path, |mut w| w.write_all(&bytes).and_then(|_| w.flush()))
-        .map_err(TrainError::from)
+    hepae_table::write_bytes_atomic(&path, &bytes).map_err(TrainError::from)
 }
