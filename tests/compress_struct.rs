@@ -403,3 +403,91 @@ fn unrelated_columns_cost_no_more_than_a_per_column_entropy_coder() {
         "coded {coded} bits, per-column entropy {ideal} bits"
     );
 }
+
+#[test]
+fn an_energy_sum_is_learned_from_momentum_pseudorapidity_and_mass() {
+    // e1 + e2 is the four-vector energy of (pt, eta, mass), as PF and
+    // generator jets' energy fractions are; no column is named anywhere.
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60_000;
+    let mut state = 0x2545f4914f6cdd1du64;
+    let mut rnd = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut pt, mut eta, mut mass, mut e1, mut e2) = (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..n {
+        let p = 30.0 - (rnd().max(1e-12)).ln() * 80.0;
+        let h = rnd() * 5.0 - 2.5;
+        let m = p * (0.05 + 0.15 * rnd());
+        let (p, h, m) = (p as f32 as f64, h as f32 as f64, m as f32 as f64);
+        let e = ((p * h.cosh()).powi(2) + m * m).sqrt();
+        let a = e * (0.1 + 0.8 * rnd());
+        pt.push(p as f32);
+        eta.push(h as f32);
+        mass.push(m as f32);
+        e1.push(a as f32);
+        e2.push((e - a) as f32);
+    }
+    let table = dir.path().join("t.parquet");
+    let col = |v: &Vec<f32>| -> ArrayRef { Arc::new(Float32Array::from(v.clone())) };
+    write(
+        &table,
+        vec![
+            ("pt", col(&pt)),
+            ("eta", col(&eta)),
+            ("mass", col(&mass)),
+            ("e1", col(&e1)),
+            ("e2", col(&e2)),
+        ],
+    );
+    let bounds = [
+        "pt:rel:1e-2",
+        "mass:rel:1e-2",
+        "e1:rel:1e-2",
+        "e2:rel:1e-2",
+        "eta:abs:1e-2",
+    ];
+    let back = round_trip(dir.path(), &table, &bounds);
+    for (name, v) in [("e1", &e1), ("e2", &e2)] {
+        let w = f32s(&back, name);
+        assert!(v
+            .iter()
+            .zip(&w)
+            .all(|(a, b)| (a - b).abs() as f64 <= 1e-2 * a.abs() as f64 * (1.0 + 1e-6)));
+    }
+    let m = json(&dir.path().join("t.hepae").join("manifest.json"));
+    let names: Vec<String> = m["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    let energy_coded: Vec<(String, f64)> = m["coded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["predictor"]["terms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t[0].get("energy").is_some())
+        })
+        .map(|c| {
+            (
+                names[c["index"].as_u64().unwrap() as usize].clone(),
+                c["bits_per_row"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    // The energy coded last is the sum minus the other: about a code step.
+    assert!(
+        energy_coded
+            .iter()
+            .any(|(n, b)| (n == "e1" || n == "e2") && *b < 3.0),
+        "{energy_coded:?}"
+    );
+}

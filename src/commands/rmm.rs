@@ -146,6 +146,10 @@ pub struct AnomalyArgs {
     /// Anomaly score: reconstruction (MSE), or for vae/beta_vae models kl or sum.
     #[arg(long, default_value = "reconstruction")]
     score: hepae_rmm::score::ScoreKind,
+    /// Train every event at weight 1 (default: the event-weighted loss
+    /// when the table has weights).
+    #[arg(long)]
+    unweighted_loss: bool,
 }
 
 pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
@@ -155,6 +159,7 @@ pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
         seed: a.split_seed,
         weight_column: a.weight_column.clone(),
         score: a.score,
+        weighted_loss: !a.unweighted_loss,
         ..Default::default()
     };
     let s = hepae_rmm::anomaly::run(&table, &cfg, &opts, &a.out)?;

@@ -287,19 +287,31 @@ fn model_column(
 /// Reads format version 2 (autoencoder) and 3 (structure codec); returns
 /// the writer's hepae version and the table.
 pub fn decompress(dir: &Path, out: &Path, tree: &str) -> Result<(String, RecordBatch)> {
-    let (writer, batch) =
-        if crate::codec::artifact_version(dir)? == crate::codec::STRUCT_VERSION as u64 {
-            let (m, b) = crate::codec::restore_struct(dir)?;
-            (m.hepae_version, b)
-        } else {
-            let (m, b) = restore(dir)?;
-            (m.hepae_version, b)
-        };
+    let (writer, batch) = restore_any(dir)?;
+    write_restored(&batch, dir, out, tree)?;
+    Ok((writer, batch))
+}
+
+/// The restored table of an artifact of either format, and the writer's
+/// hepae version (checksums verified; nothing written).
+pub fn restore_any(dir: &Path) -> Result<(String, RecordBatch)> {
+    if crate::codec::artifact_version(dir)? == crate::codec::STRUCT_VERSION as u64 {
+        let (m, b) = crate::codec::restore_struct(dir)?;
+        Ok((m.hepae_version, b))
+    } else {
+        let (m, b) = restore(dir)?;
+        Ok((m.hepae_version, b))
+    }
+}
+
+/// Writes a restored table to `out` (ROOT for `.root`, else zstd Parquet
+/// naming the artifact `dir` in its metadata), atomically.
+pub fn write_restored(batch: &RecordBatch, dir: &Path, out: &Path, tree: &str) -> Result<()> {
     if out.extension().is_some_and(|e| e == "root") {
-        crate::write_root_atomic(&batch, out, tree)?;
+        crate::write_root_atomic(batch, out, tree)
     } else {
         let meta = vec![("hepae.restored_from".to_string(), dir.display().to_string())];
-        hepae_table::write_parquet_atomic(&batch, out, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)?;
+        hepae_table::write_parquet_atomic(batch, out, &meta, hepae_table::DEFAULT_ZSTD_LEVEL)?;
+        Ok(())
     }
-    Ok((writer, batch))
 }

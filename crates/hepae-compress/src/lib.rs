@@ -29,10 +29,10 @@ pub mod quant;
 mod root_out;
 mod write;
 
-pub use codec::{compress_struct, restore_struct, StructManifest};
+pub use codec::{compress_struct, compress_struct_table, restore_struct, StructManifest};
 pub use columns::dtype_name;
 pub use compress::{compress, Codec, CompressOptions};
-pub use decompress::{decompress, restore};
+pub use decompress::{decompress, restore, restore_any, write_restored};
 pub use error::{CompressError, Result};
 pub use latent::LatentDType;
 pub use manifest::{read_manifest, Manifest};

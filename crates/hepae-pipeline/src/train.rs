@@ -13,7 +13,7 @@ pub fn train_with_plot(
     let opts = hepae_train::RunOptions {
         resume,
         progress: true,
-        stop_after: None,
+        ..Default::default()
     };
     let outcome = hepae_train::train(data, cfg, out, &opts)?;
     let points: Vec<(f64, f64)> = outcome

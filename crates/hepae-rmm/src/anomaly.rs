@@ -23,6 +23,10 @@ pub struct AnomalyOptions {
     /// Column with per-event weights; default: `weight` when the table has
     /// one (the RMM tables do), else every event weighs 1.
     pub weight_column: Option<String>,
+    /// Train on the weighted loss when the table has event weights (each
+    /// event's loss times its weight), as a weighted background would be
+    /// fitted; `false` trains every event at weight 1.
+    pub weighted_loss: bool,
 }
 
 impl Default for AnomalyOptions {
@@ -32,6 +36,7 @@ impl Default for AnomalyOptions {
             seed: 0,
             weight_column: None,
             score: crate::score::ScoreKind::Reconstruction,
+            weighted_loss: true,
         }
     }
 }
@@ -83,6 +88,9 @@ pub struct AnomalySummary {
     /// AUC of each signal by every score the model has (reconstruction;
     /// for VAEs also kl and sum).
     pub auc_by_score: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Whether training minimised the event-weighted loss.
+    #[serde(default)]
+    pub weighted_loss: bool,
 }
 
 /// AUC and ROC points of weighted scores (ties counted half).
@@ -153,11 +161,21 @@ pub fn run(
         return Err("no background events to train on".into());
     }
     let model_dir = out.join("model");
-    train_on(&m, &train_rows, &ev.features, train_cfg, &model_dir)?;
+    let weighted = opts.weighted_loss && ev.weighted;
+    let weights = weighted.then(|| train_rows.iter().map(|&i| ev.weights[i]).collect());
+    train_on(
+        &m,
+        &train_rows,
+        weights,
+        &ev.features,
+        train_cfg,
+        &model_dir,
+    )?;
     let scores = crate::score::scores(&m, &model_dir)?;
     let score = scores.chosen(opts.score)?;
     let mut summary = summarise(&ev, &score, &test, train_rows.len());
     summary.score = opts.score;
+    summary.weighted_loss = weighted;
     summary.auc_by_score =
         crate::score::aucs_by_score(&scores, &ev.signal, &ev.process, &ev.weights, &test);
     let split: Vec<&str> = (0..m.rows)
@@ -191,6 +209,8 @@ struct Events {
     process: Vec<String>,
     signal: Vec<bool>,
     weights: Vec<f64>,
+    /// Whether the table has event weights (else every weight is 1).
+    weighted: bool,
     /// MET in GeV, from the `met` cell and the table's sqrt(s) (RMM tables).
     met: Option<Vec<f64>>,
 }
@@ -248,6 +268,7 @@ impl Events {
             process,
             signal,
             weights,
+            weighted: column.is_some(),
             met: met_gev(table),
         })
     }
@@ -257,6 +278,7 @@ impl Events {
 fn train_on(
     m: &hepae_table::Matrix,
     rows: &[usize],
+    row_weights: Option<Vec<f64>>,
     features: &[String],
     train_cfg: &hepae_train::TrainConfig,
     model_dir: &Path,
@@ -280,6 +302,7 @@ fn train_on(
         model_dir,
         &hepae_train::RunOptions {
             progress: true,
+            row_weights,
             ..Default::default()
         },
     )?;
@@ -383,6 +406,7 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
         merits,
         score: crate::score::ScoreKind::Reconstruction,
         auc_by_score: BTreeMap::new(),
+        weighted_loss: false,
     }
 }
 

@@ -30,12 +30,12 @@ pub fn bench_steps(cfg: &TrainConfig, cols: usize, warmup: usize, steps: usize) 
     let data: Vec<f32> = (0..b * cols)
         .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
         .collect();
-    let shards = crate::trainer::shards_for(cfg, &device);
+    let shards = crate::step::shards_for(cfg, &device);
     let mut times = Vec::with_capacity(steps);
     for i in 0..warmup + steps {
         let t0 = std::time::Instant::now();
         let x = Tensor::<2>::from_data(TensorData::new(data.clone(), [b, cols]), &device);
-        model = crate::trainer::step(model, &mut optim, cfg, &x, cfg.lr, shards).0;
+        model = crate::step::step(model, &mut optim, cfg, &x, None, cfg.lr, shards).0;
         // Wait for the device so asynchronous backends are timed honestly.
         device.sync().expect("device sync");
         if i >= warmup {

@@ -14,6 +14,7 @@ mod error;
 mod files;
 pub mod loss;
 pub mod model;
+mod step;
 mod trainer;
 
 // The configuration and normaliser are model-file concepts owned by hepae-model.

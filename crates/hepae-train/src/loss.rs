@@ -4,13 +4,30 @@ use crate::config::{LossConfig, ModelKind, Reconstruction};
 use crate::model::{AutoEncoder, Forward};
 use burn::prelude::*;
 
+/// Per-row weights of a batch, `[rows, 1]`, scaled to mean 1 over the
+/// training set; `None` weighs every row 1.
+pub type RowWeights<'a> = Option<&'a Tensor<2>>;
+
+/// Mean over the batch of per-row terms `[rows, 1]`, each times its weight.
+fn weighted_mean(per_row: Tensor<2>, w: RowWeights) -> Tensor<1> {
+    match w {
+        Some(w) => (per_row * w.clone()).mean(),
+        None => per_row.mean(),
+    }
+}
+
 /// Reconstruction error of a batch.
-pub fn reconstruction(kind: Reconstruction, x: &Tensor<2>, x_hat: &Tensor<2>) -> Tensor<1> {
+pub fn reconstruction(
+    kind: Reconstruction,
+    x: &Tensor<2>,
+    x_hat: &Tensor<2>,
+    w: RowWeights,
+) -> Tensor<1> {
     let sq = (x_hat.clone() - x.clone()).powf_scalar(2.0);
     match kind {
-        Reconstruction::Mse => sq.mean(),
+        Reconstruction::Mse => weighted_mean(sq.mean_dim(1), w),
         // Sum over features, mean over the batch (Baler thesis).
-        Reconstruction::MseSum => sq.sum_dim(1).mean(),
+        Reconstruction::MseSum => weighted_mean(sq.sum_dim(1), w),
     }
 }
 
@@ -24,9 +41,9 @@ pub fn emd(x: &Tensor<2>, x_hat: &Tensor<2>) -> Tensor<1> {
 
 /// KL divergence of N(mean, exp(logvar)) from N(0, 1), summed over latent
 /// dimensions, mean over the batch.
-pub fn kl(mean: &Tensor<2>, logvar: &Tensor<2>) -> Tensor<1> {
+pub fn kl(mean: &Tensor<2>, logvar: &Tensor<2>, w: RowWeights) -> Tensor<1> {
     let t = logvar.clone().exp() + mean.clone().powf_scalar(2.0) - logvar.clone() - 1.0;
-    (t.sum_dim(1) * 0.5).mean()
+    weighted_mean(t.sum_dim(1) * 0.5, w)
 }
 
 /// The training loss of one batch for a model kind.
@@ -35,9 +52,10 @@ pub fn total(
     kind: ModelKind,
     cfg: &LossConfig,
     x: &Tensor<2>,
+    w: RowWeights,
     f: &Forward,
 ) -> Tensor<1> {
-    let loss = data_terms(kind, cfg, x, f);
+    let loss = data_terms(kind, cfg, x, w, f);
     match weight_penalty(model, kind, cfg) {
         Some(p) => loss + p,
         None => loss,
@@ -55,14 +73,16 @@ pub(crate) fn weight_penalty(
 }
 
 /// The terms of [`total`] that depend on the batch: reconstruction, EMD and
-/// KL (each a mean over rows), without the weight penalty.
+/// KL (each a mean over rows, weighted by `w`; EMD compares the batch's
+/// unweighted distributions), without the weight penalty.
 pub(crate) fn data_terms(
     kind: ModelKind,
     cfg: &LossConfig,
     x: &Tensor<2>,
+    w: RowWeights,
     f: &Forward,
 ) -> Tensor<1> {
-    let mut loss = reconstruction(cfg.reconstruction, x, &f.reconstruction);
+    let mut loss = reconstruction(cfg.reconstruction, x, &f.reconstruction, w);
     if cfg.emd > 0.0 {
         loss = loss + emd(x, &f.reconstruction) * cfg.emd;
     }
@@ -72,7 +92,7 @@ pub(crate) fn data_terms(
         } else {
             1.0
         };
-        loss = loss + kl(&f.mean, lv) * beta;
+        loss = loss + kl(&f.mean, lv, w) * beta;
     }
     loss
 }
@@ -94,8 +114,24 @@ mod tests {
         let x = t(&[0.0, 1.0, 2.0, 3.0], 2, 2);
         let y = t(&[1.0, 1.0, 2.0, 5.0], 2, 2);
         // squared errors 1, 0, 0, 4: mean 1.25; per-row sums 1 and 4, mean 2.5.
-        assert_eq!(scalar(reconstruction(Reconstruction::Mse, &x, &y)), 1.25);
-        assert_eq!(scalar(reconstruction(Reconstruction::MseSum, &x, &y)), 2.5);
+        assert_eq!(
+            scalar(reconstruction(Reconstruction::Mse, &x, &y, None)),
+            1.25
+        );
+        assert_eq!(
+            scalar(reconstruction(Reconstruction::MseSum, &x, &y, None)),
+            2.5
+        );
+        // Weights 0.5 and 1.5: rows cost 1 and 4 -> (0.5 + 6) / 2.
+        let w = t(&[0.5, 1.5], 2, 1);
+        assert_eq!(
+            scalar(reconstruction(Reconstruction::MseSum, &x, &y, Some(&w))),
+            3.25
+        );
+        assert_eq!(
+            scalar(reconstruction(Reconstruction::Mse, &x, &y, Some(&w))),
+            1.625
+        );
         // EMD ignores the order of rows: a permuted batch has distance 0.
         let a = t(&[0.0, 1.0, 2.0], 3, 1);
         let b = t(&[2.0, 0.0, 1.0], 3, 1);
@@ -104,7 +140,9 @@ mod tests {
         assert_eq!(scalar(emd(&x, &y)), 1.5);
         // KL of N(0,1) from itself is 0; N(1, e^0) costs 0.5 per dimension.
         let zero = t(&[0.0, 0.0], 1, 2);
-        assert_eq!(scalar(kl(&zero, &zero)), 0.0);
-        assert_eq!(scalar(kl(&t(&[1.0, 1.0], 1, 2), &zero)), 1.0);
+        assert_eq!(scalar(kl(&zero, &zero, None)), 0.0);
+        assert_eq!(scalar(kl(&t(&[1.0, 1.0], 1, 2), &zero, None)), 1.0);
+        let two = t(&[2.0], 1, 1);
+        assert_eq!(scalar(kl(&t(&[1.0, 1.0], 1, 2), &zero, Some(&two))), 2.0);
     }
 }

@@ -357,6 +357,7 @@ mod tests {
                     ..Default::default()
                 },
                 &x,
+                None,
                 &f,
             );
             let grads = loss.backward();

@@ -5,14 +5,15 @@ use crate::config::{BackendKind, TrainConfig};
 use crate::data::Matrix;
 use crate::error::io_err;
 use crate::files::{write_exported, write_history};
+use crate::loss::RowWeights;
 use crate::model::AutoEncoder;
 use crate::norm::Normalizer;
+use crate::step::{resolve_threads, shards_for, step};
 use crate::{loss, TrainError};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use hepae_model::{ModelDir, ModelMeta};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -134,112 +135,21 @@ fn mean_loss(model: &AutoEncoder, cfg: &TrainConfig, x: &[f32], n: usize, device
             TensorData::new(x[start * n..end * n].to_vec(), [end - start, n]),
             device,
         );
-        total += batch_loss(model, cfg, &xb).into_scalar::<f32>() as f64;
+        total += batch_loss(model, cfg, &xb, None).into_scalar::<f32>() as f64;
         batches += 1;
     }
     total / batches as f64
 }
 
 /// Loss of one batch, VAE latents sampled as in training.
-fn batch_loss(model: &AutoEncoder, cfg: &TrainConfig, xb: &Tensor<2>) -> Tensor<1> {
-    let f = model.forward(xb.clone(), true);
-    loss::total(model, cfg.model.kind, &cfg.loss, xb, &f)
-}
-
-/// One optimiser step at learning rate `lr`; returns the updated model and
-/// the batch loss (detached from the graph).
-///
-/// With `shards > 1` the batch is split into that many row blocks whose
-/// forward and backward passes run on their own threads (each on a fork of
-/// the model, so each has its own autodiff graph); their gradients are summed
-/// in shard order. Each shard's batch-mean terms are weighted by its share of
-/// the rows and the weight penalty is counted once, so this is the gradient of
-/// the whole batch up to float rounding. Used on the CPU only, where one burn
-/// graph runs on one core.
-pub(crate) fn step(
-    model: AutoEncoder,
-    optim: &mut ModuleOptimizer,
-    cfg: &TrainConfig,
-    xb: &Tensor<2>,
-    lr: f64,
-    shards: usize,
-) -> (AutoEncoder, Tensor<1>) {
-    let (grads, loss) = gradients(&model, cfg, xb, shards);
-    (optim.step(lr, model, grads), loss)
-}
-
-/// The gradients and the (detached) loss of one batch, computed in `shards`
-/// row blocks (see [`step`]).
-fn gradients(
+pub(crate) fn batch_loss(
     model: &AutoEncoder,
     cfg: &TrainConfig,
     xb: &Tensor<2>,
-    shards: usize,
-) -> (GradientsParams, Tensor<1>) {
-    let rows = xb.dims()[0];
-    let shards = shards.min(rows / MIN_SHARD_ROWS).max(1);
-    // EMD sorts the whole batch per column: it does not split into row blocks.
-    if shards == 1 || cfg.loss.emd > 0.0 {
-        let l = batch_loss(model, cfg, xb);
-        let detached = l.clone().detach();
-        return (GradientsParams::from_grads(l.backward(), model), detached);
-    }
-    let device = xb.device();
-    let kind = cfg.model.kind;
-    // Drawn once for the whole batch: the same noise as an unsplit step.
-    let eps = model.draws_noise().then(|| model.noise(rows, &device));
-    let run = |s: usize, shard: &AutoEncoder| {
-        let (a, b) = (s * rows / shards, (s + 1) * rows / shards);
-        let x = xb.clone().slice(a..b);
-        let f = shard.forward_with_noise(x.clone(), eps.as_ref().map(|e| e.clone().slice(a..b)));
-        let mut l = loss::data_terms(kind, &cfg.loss, &x, &f) * ((b - a) as f64 / rows as f64);
-        // The weight penalty belongs to the batch once, not to every block.
-        if s == 0 {
-            if let Some(p) = loss::weight_penalty(shard, kind, &cfg.loss) {
-                l = l + p;
-            }
-        }
-        let detached = l.clone().detach();
-        (GradientsParams::from_grads(l.backward(), shard), detached)
-    };
-    // Forks made here, on the calling thread, so lazy initialisation (if any)
-    // draws from the RNG in a fixed order. Shard 0 trains the model itself.
-    let mut shard_models = vec![model.clone()];
-    shard_models.extend((1..shards).map(|_| model.clone().fork(&device)));
-    // rayon's pool keeps its threads: spawning two per step cost about 0.5 ms of 3.
-    let results: Vec<(GradientsParams, Tensor<1>)> = shard_models
-        .par_iter()
-        .enumerate()
-        .map(|(s, shard)| run(s, shard))
-        .collect();
-    let mut results = results.into_iter();
-    let (mut grads, mut total) = results.next().expect("one shard");
-    for (g, l) in results {
-        model.add_gradients(&mut grads, g);
-        total = total + l;
-    }
-    (grads, total)
-}
-
-/// Fewest rows a shard gets; smaller blocks cost more in per-operation
-/// overhead than a second core gives back.
-const MIN_SHARD_ROWS: usize = 128;
-
-/// Shards per training step: the CPU threads asked for (0: every core) on the
-/// CPU backend, 1 on a GPU.
-pub(crate) fn shards_for(cfg: &TrainConfig, device: &Device) -> usize {
-    if *device != Device::flex() {
-        return 1;
-    }
-    resolve_threads(cfg.threads)
-}
-
-/// The thread count asked for, 0 meaning every core.
-fn resolve_threads(threads: usize) -> usize {
-    match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
+    w: RowWeights,
+) -> Tensor<1> {
+    let f = model.forward(xb.clone(), true);
+    loss::total(model, cfg.model.kind, &cfg.loss, xb, w, &f)
 }
 
 /// Options of one run that are not part of the model's identity.
@@ -251,6 +161,10 @@ pub struct RunOptions {
     pub progress: bool,
     /// Stop (as if killed) after this many epochs in this process; for tests of resume.
     pub stop_after: Option<usize>,
+    /// Per-row weights of the loss (event weights), one per data row,
+    /// finite and >= 0; scaled to mean 1, so the loss is the weighted mean.
+    /// `None` weighs every row 1.
+    pub row_weights: Option<Vec<f64>>,
 }
 
 /// Trains on `data`, writing everything into `out`.
@@ -289,6 +203,7 @@ pub fn train(
     let norm = Normalizer::fit(&data.values, &data.names, cfg.scaling, &cfg.log_columns);
     let mut x = data.values.clone();
     norm.apply(&mut x);
+    let weights = crate::data::unit_mean_weights(opts.row_weights.as_deref(), data.rows)?;
 
     let ckpt = dir.checkpoint();
     let resuming = opts.resume && ckpt.join("state.json").exists();
@@ -316,7 +231,15 @@ pub fn train(
         let epoch = state.epoch + 1;
         let t0 = std::time::Instant::now();
         let (updated, epoch_loss) = run_epoch(
-            model, &mut optim, &cfg, &x, n, epoch, state.lr, shards, &device,
+            model,
+            &mut optim,
+            &cfg,
+            (&x, weights.as_deref()),
+            n,
+            epoch,
+            state.lr,
+            shards,
+            &device,
         );
         model = updated;
         if !epoch_loss.is_finite() {
@@ -474,7 +397,7 @@ fn run_epoch(
     mut model: AutoEncoder,
     optim: &mut ModuleOptimizer,
     cfg: &TrainConfig,
-    x: &[f32],
+    (x, weights): (&[f32], Option<&[f32]>),
     n: usize,
     epoch: usize,
     lr: f64,
@@ -493,7 +416,11 @@ fn run_epoch(
             rows.extend_from_slice(&x[r * n..(r + 1) * n]);
         }
         let xb = Tensor::<2>::from_data(TensorData::new(rows, [chunk.len(), n]), device);
-        let (updated, l) = step(model, optim, cfg, &xb, lr, shards);
+        let wb = weights.map(|w| {
+            let v: Vec<f32> = chunk.iter().map(|&r| w[r as usize]).collect();
+            Tensor::<2>::from_data(TensorData::new(v, [chunk.len(), 1]), device)
+        });
+        let (updated, l) = step(model, optim, cfg, &xb, wb.as_ref(), lr, shards);
         model = updated;
         acc = Some(match acc {
             Some(a) => a + l,
@@ -509,6 +436,8 @@ fn run_epoch(
 mod tests {
     use super::*;
     use crate::config::ModelKind;
+    use crate::step::gradients;
+    use burn::optim::GradientsParams;
 
     fn flat(model: &AutoEncoder, grads: &GradientsParams) -> Vec<f32> {
         let mut out = Vec::new();
@@ -546,30 +475,39 @@ mod tests {
                 .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
                 .collect();
             let x = Tensor::<2>::from_data(TensorData::new(v, [rows, 5]), &device);
+            // Event weights (mean 1) split with their rows.
+            let w: Vec<f32> = (0..rows).map(|i| (i % 4) as f32 * 0.5 + 0.25).collect();
+            let w = Tensor::<2>::from_data(TensorData::new(w, [rows, 1]), &device);
             let mut results = Vec::new();
-            for shards in [1, 3] {
-                // Same noise draw for the VAE in both runs.
-                device.seed(5);
-                let (g, l) = gradients(&model, &cfg, &x, shards);
-                results.push((flat(&model, &g), l.into_scalar::<f32>()));
+            for weights in [None, Some(&w)] {
+                for shards in [1, 3] {
+                    // Same noise draw for the VAE in every run.
+                    device.seed(5);
+                    let (g, l) = gradients(&model, &cfg, &x, weights, shards);
+                    results.push((flat(&model, &g), l.into_scalar::<f32>()));
+                }
             }
-            let ((g1, l1), (g3, l3)) = (&results[0], &results[1]);
-            assert!(
-                (l1 - l3).abs() <= 1e-5 * l1.abs(),
-                "{kind:?}: loss {l1} vs {l3}"
-            );
-            let scale = g1.iter().fold(0f32, |m, g| m.max(g.abs()));
-            assert!(scale > 0.0);
-            let worst = g1
-                .iter()
-                .zip(g3)
-                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-            assert!(
-                worst <= 1e-5 * scale,
-                "{kind:?}: gradients differ by {worst} (scale {scale})"
-            );
-            // And the split really happened: three blocks round differently from one.
-            assert!(g1 != g3, "{kind:?}: no sharding took place");
+            // The weights change the loss.
+            assert!((results[0].1 - results[2].1).abs() > 1e-4 * results[0].1.abs());
+            for pair in results.chunks(2) {
+                let ((g1, l1), (g3, l3)) = (&pair[0], &pair[1]);
+                assert!(
+                    (l1 - l3).abs() <= 1e-5 * l1.abs(),
+                    "{kind:?}: loss {l1} vs {l3}"
+                );
+                let scale = g1.iter().fold(0f32, |m, g| m.max(g.abs()));
+                assert!(scale > 0.0);
+                let worst = g1
+                    .iter()
+                    .zip(g3)
+                    .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                assert!(
+                    worst <= 1e-5 * scale,
+                    "{kind:?}: gradients differ by {worst} (scale {scale})"
+                );
+                // And the split really happened: three blocks round differently from one.
+                assert!(g1 != g3, "{kind:?}: no sharding took place");
+            }
         }
     }
 }

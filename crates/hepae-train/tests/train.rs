@@ -108,6 +108,7 @@ fn reconstruction(m: &Matrix, dir: &std::path::Path) -> (f32, f32) {
         hepae_train::Reconstruction::MseSum,
         &x,
         &f.reconstruction,
+        None,
     );
     (rec.into_scalar::<f32>(), base as f32)
 }

@@ -4,7 +4,7 @@
 
 use super::bits::{unzigzag, unzstd, Reader};
 use super::encode::{block_digest, BLOCK_ROWS};
-use super::entropy::{Decoder, Model, Table};
+use super::entropy::{Decoder, LookupModel, Table};
 use super::format::{CodedColumn, Store, StructManifest, PASSTHROUGH, STREAMS};
 use super::grid::{Code, Grid, POS, ZERO};
 use super::labels::{event_starts, read_runs};
@@ -24,7 +24,7 @@ type Decoded = (Vec<Vec<f32>>, Vec<Vec<f64>>, Vec<Vec<i64>>, [u8; 32]);
 
 /// Per coded column: its models and where the residual models start.
 struct Models {
-    models: Vec<Model>,
+    models: Vec<LookupModel>,
     offset: usize,
 }
 
@@ -56,7 +56,7 @@ fn read_models(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Models>> {
                         "tables: sign table is not 3 x 3".into(),
                     ));
                 }
-                models.extend(k.models()?);
+                models.extend(k.lookup_models());
             }
             let offset = models.len();
             let t = Table::read(&mut r)?;
@@ -70,7 +70,7 @@ fn read_models(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Models>> {
                     c.alphabet
                 )));
             }
-            models.extend(t.models()?);
+            models.extend(t.lookup_models());
             Ok(Models { models, offset })
         })
         .collect()
@@ -253,11 +253,12 @@ fn restored(c: &CodedColumn, code: Code, cast: fn(f64) -> f64) -> f64 {
     }
 }
 
-/// Builds the output table in the original column order and dtypes.
+/// Builds the output table in the original column order and dtypes,
+/// the columns in parallel.
 fn assemble(
     dir: &Path,
     m: &StructManifest,
-    mut decoded: Vec<Decoded>,
+    decoded: Vec<Decoded>,
     labels: &[Vec<i64>],
     label_idx: &[usize],
 ) -> Result<RecordBatch> {
@@ -266,56 +267,68 @@ fn assemble(
     } else {
         None
     };
-    let mut fields = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
-    for (i, c) in m.columns.iter().enumerate() {
-        let bad = |what: &str| {
-            CompressError::Artifact(format!("{}: column '{}': {what}", dir.display(), c.name))
-        };
-        let a: ArrayRef = match c.store {
-            Store::Passthrough => {
-                let p = passthrough
-                    .as_ref()
-                    .ok_or_else(|| bad("passthrough.parquet missing"))?;
-                let a = p
-                    .column_by_name(&c.name)
-                    .ok_or_else(|| bad("not in passthrough.parquet"))?
-                    .clone();
-                if a.len() != m.rows as usize {
-                    return Err(bad("passthrough rows differ"));
-                }
-                a
-            }
-            Store::Label => {
-                let li = label_idx.iter().position(|&x| x == i).expect("label");
-                array_from_i64(&c.dtype, &labels[li]).ok_or_else(|| bad("unsupported dtype"))?
-            }
-            Store::Coded if c.dtype == "float32" => {
-                // Each block's values are freed as they are copied out.
-                let it = decoded.iter_mut().flat_map(|d| std::mem::take(&mut d.0[i]));
-                Arc::new(arrow_array::Float32Array::from_iter_values(it))
-            }
-            Store::Coded if is_float(&c.dtype) => {
-                let it = decoded.iter_mut().flat_map(|d| std::mem::take(&mut d.1[i]));
-                Arc::new(arrow_array::Float64Array::from_iter_values(it))
-            }
-            Store::Coded => {
-                let v: Vec<i64> = decoded
-                    .iter_mut()
-                    .flat_map(|d| std::mem::take(&mut d.2[i]))
-                    .collect();
-                array_from_i64(&c.dtype, &v).ok_or_else(|| bad("unsupported dtype"))?
-            }
-        };
-        fields.push(Field::new(
-            c.name.clone(),
-            a.data_type().clone(),
-            a.null_count() > 0,
-        ));
-        arrays.push(a);
-    }
+    let arrays = (0..m.columns.len())
+        .into_par_iter()
+        .map(|i| column(dir, m, i, &decoded, passthrough.as_ref(), labels, label_idx))
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    let fields: Vec<Field> = m
+        .columns
+        .iter()
+        .zip(&arrays)
+        .map(|(c, a)| Field::new(c.name.clone(), a.data_type().clone(), a.null_count() > 0))
+        .collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
         .map_err(|e| CompressError::arrow("restored table", e))
+}
+
+/// Table column `i` from the decoded blocks, the labels or the
+/// passthrough table.
+fn column(
+    dir: &Path,
+    m: &StructManifest,
+    i: usize,
+    decoded: &[Decoded],
+    passthrough: Option<&RecordBatch>,
+    labels: &[Vec<i64>],
+    label_idx: &[usize],
+) -> Result<ArrayRef> {
+    let c = &m.columns[i];
+    let bad = |what: &str| {
+        CompressError::Artifact(format!("{}: column '{}': {what}", dir.display(), c.name))
+    };
+    let rows = m.rows as usize;
+    Ok(match c.store {
+        Store::Passthrough => {
+            let p = passthrough.ok_or_else(|| bad("passthrough.parquet missing"))?;
+            let a = p
+                .column_by_name(&c.name)
+                .ok_or_else(|| bad("not in passthrough.parquet"))?
+                .clone();
+            if a.len() != rows {
+                return Err(bad("passthrough rows differ"));
+            }
+            a
+        }
+        Store::Label => {
+            let li = label_idx.iter().position(|&x| x == i).expect("label");
+            array_from_i64(&c.dtype, &labels[li]).ok_or_else(|| bad("unsupported dtype"))?
+        }
+        Store::Coded if c.dtype == "float32" => {
+            let mut v = Vec::with_capacity(rows);
+            decoded.iter().for_each(|d| v.extend_from_slice(&d.0[i]));
+            Arc::new(arrow_array::Float32Array::from(v))
+        }
+        Store::Coded if is_float(&c.dtype) => {
+            let mut v = Vec::with_capacity(rows);
+            decoded.iter().for_each(|d| v.extend_from_slice(&d.1[i]));
+            Arc::new(arrow_array::Float64Array::from(v))
+        }
+        Store::Coded => {
+            let mut v = Vec::with_capacity(rows);
+            decoded.iter().for_each(|d| v.extend_from_slice(&d.2[i]));
+            array_from_i64(&c.dtype, &v).ok_or_else(|| bad("unsupported dtype"))?
+        }
+    })
 }
 
 fn is_float(dtype: &str) -> bool {

@@ -39,6 +39,7 @@ pub use format::{StructManifest, STRUCT_VERSION};
 
 use crate::manifest::{check_files, check_version, file_entry, manifest_value, MANIFEST};
 use crate::{CompressError, CompressOptions, Result};
+use arrow_array::RecordBatch;
 use format::{Store, StructSizes, CODEC, PASSTHROUGH, STREAMS};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,6 +49,19 @@ use std::path::Path;
 pub fn compress_struct(data: &Path, out: &Path, opts: &CompressOptions) -> Result<StructManifest> {
     crate::compress::check_replaceable(out)?;
     let batch = hepae_table::read_parquet(data)?;
+    compress_struct_table(&batch, data, out, opts)
+}
+
+/// [`compress_struct`] of a table already read from `data` (the path
+/// errors name).
+pub fn compress_struct_table(
+    batch: &RecordBatch,
+    data: &Path,
+    out: &Path,
+    opts: &CompressOptions,
+) -> Result<StructManifest> {
+    crate::compress::check_replaceable(out)?;
+    let batch = batch.clone();
     check_names(&batch, opts, data)?;
     let (columns, coded) = encode::encode(&batch, opts, data)?;
     let pass: Vec<usize> = (0..columns.len())

@@ -109,12 +109,55 @@ pub fn restore_row(raw: &Raw, c: &CodedColumn, i: usize) -> (Option<Code>, f64) 
     }
 }
 
-/// Sampled rows: codes and values at each row and its predecessor.
+/// Sampled rows: codes and values at each row and its predecessor, and
+/// every feature a predictor may use.
 struct Sampled {
     first: Vec<bool>,
     codes: HashMap<usize, Vec<Option<Code>>>,
     values: HashMap<usize, Vec<f64>>,
-    prev: HashMap<usize, Vec<f64>>,
+    features: HashMap<Feature, Vec<f64>>,
+}
+
+impl Sampled {
+    fn fits(&self) -> Sample<'_> {
+        Sample {
+            rows: self.first.len(),
+            columns: &self.features,
+        }
+    }
+}
+
+/// Every feature of the coded columns, per sample row (computed once: the
+/// fits read them many times).
+fn features(
+    first: &[bool],
+    values: &HashMap<usize, Vec<f64>>,
+    prev: &HashMap<usize, Vec<f64>>,
+    coded: &[CodedColumn],
+) -> HashMap<Feature, Vec<f64>> {
+    use rayon::prelude::*;
+    let mut all = vec![Feature::First];
+    for &j in values.keys() {
+        all.extend([
+            Feature::Same(j),
+            Feature::Abs(j),
+            Feature::Log(j),
+            Feature::Prev(j),
+            Feature::LogPrev(j),
+        ]);
+    }
+    all.extend(energy_triples(coded));
+    all.into_par_iter()
+        .map(|f| {
+            let col = (0..first.len())
+                .map(|i| {
+                    let start = first[i];
+                    f.value(|j| values[&j][i], |j| (!start).then(|| prev[&j][i]), start)
+                })
+                .collect();
+            (f, col)
+        })
+        .collect()
 }
 
 fn sample(
@@ -132,16 +175,12 @@ fn sample(
         .filter(|(_, c)| c.store == Store::Label)
         .filter_map(|(i, _)| raws[i].as_ref())
         .collect();
-    let first = idx
+    let first: Vec<bool> = idx
         .iter()
         .map(|&r| r == 0 || labels.iter().any(|l| l.i64(r) != l.i64(r - 1)))
         .collect();
-    let mut s = Sampled {
-        first,
-        codes: HashMap::new(),
-        values: HashMap::new(),
-        prev: HashMap::new(),
-    };
+    let (mut codes_of, mut values_of, mut prev_of) =
+        (HashMap::new(), HashMap::new(), HashMap::new());
     for c in coded {
         let raw = raws[c.index].as_ref().expect("coded columns are numeric");
         let (codes, values): (Vec<_>, Vec<_>) = idx.iter().map(|&r| restore_row(raw, c, r)).unzip();
@@ -155,17 +194,23 @@ fn sample(
                 }
             })
             .collect();
-        s.codes.insert(c.index, codes);
-        s.values.insert(c.index, values);
-        s.prev.insert(c.index, prev);
+        codes_of.insert(c.index, codes);
+        values_of.insert(c.index, values);
+        prev_of.insert(c.index, prev);
     }
-    s
+    Sampled {
+        features: features(&first, &values_of, &prev_of, coded),
+        first,
+        codes: codes_of,
+        values: values_of,
+    }
 }
 
-/// Entropy in bits of a histogram.
-fn entropy(h: &HashMap<u64, u64>) -> f64 {
-    let n: u64 = h.values().sum();
-    h.values()
+/// Entropy in bits of a histogram (summed in symbol order).
+fn entropy(h: &[u64]) -> f64 {
+    let n: u64 = h.iter().sum();
+    h.iter()
+        .filter(|&&c| c > 0)
         .map(|&c| c as f64 * (n as f64 / c as f64).log2())
         .sum::<f64>()
 }
@@ -175,27 +220,26 @@ fn entropy(h: &HashMap<u64, u64>) -> f64 {
 fn sample_bits(c: &CodedColumn, s: &Sampled) -> (f64, Vec<u64>) {
     let codes = &s.codes[&c.index];
     let n = codes.len();
-    let get = |f: Feature, i: usize| feature(s, f, i);
-    let mut kinds: HashMap<u64, u64> = HashMap::new();
-    let mut kind_ctx: HashMap<u64, u64> = HashMap::new();
-    let mut res: HashMap<u64, u64> = HashMap::new();
+    let mut kinds = [0u64; 12];
+    let mut kind_ctx = [0u64; 3];
+    let mut res = vec![0u64; MAX_ALPHABET as usize];
     let mut zs = Vec::with_capacity(n);
-    for (i, code) in codes.iter().enumerate() {
-        let vhat = c.predictor.eval(|f| get(f, i));
+    let vhats = s.fits().predictions(&c.predictor);
+    for (code, &vhat) in codes.iter().zip(&vhats) {
         // The sample does not track the previous column's zeros.
-        let kc = c.kind_context(vhat, false) as u64;
+        let kc = c.kind_context(vhat, false);
         let pc = c.predict(vhat);
         let (kind, r) = match code {
             Some(k) if k.kind == ZERO => (ZERO, None),
             Some(k) => (k.kind, Some(k.code.wrapping_sub(pc))),
             None => (POS, Some(0)),
         };
-        *kinds.entry(kc * 4 + kind as u64).or_default() += 1;
-        *kind_ctx.entry(kc).or_default() += 1;
+        kinds[kc * 4 + kind as usize] += 1;
+        kind_ctx[kc] += 1;
         if let Some(r) = r {
             let z = super::bits::zigzag(r);
             zs.push(z);
-            *res.entry(z.min(MAX_ALPHABET - 1)).or_default() += 1;
+            res[z.min(MAX_ALPHABET - 1) as usize] += 1;
         }
     }
     let kind_bits = if c.kinds {
@@ -209,15 +253,6 @@ fn sample_bits(c: &CodedColumn, s: &Sampled) -> (f64, Vec<u64>) {
         .map(|&z| 8.0 * (1.0 + (64 - z.leading_zeros()) as f64 / 7.0).floor())
         .sum();
     ((kind_bits + entropy(&res) + overflow) / n.max(1) as f64, zs)
-}
-
-fn feature(s: &Sampled, f: Feature, i: usize) -> f64 {
-    let first = s.first[i];
-    f.value(
-        |j| s.values[&j][i],
-        |j| (!first).then(|| s.prev[&j][i]),
-        first,
-    )
 }
 
 /// Grid details of one column learned from the sample: the fallback code
@@ -285,27 +320,64 @@ pub fn plan(
     abs_first.sort_by_key(|c| !matches!(c.grid, Grid::Abs { .. }));
     let mut best: Option<(f64, Vec<CodedColumn>)> = None;
     for order in [by_cost, dear, abs_first] {
-        let fitted = fit_order(order, &s, rows);
-        let total: f64 = fitted
-            .iter()
-            .map(|c| c.bits_per_row * rows + 64.0 * c.predictor.terms.len() as f64)
-            .sum();
+        let fits = fit_order(order, &s, rows);
+        let total: f64 = fits.iter().map(|c| cost(c, rows)).sum();
         if best.as_ref().is_none_or(|b| total < b.0) {
-            best = Some((total, fitted));
+            best = Some((total, fits));
         }
     }
-    let coded = best.map(|b| b.1).unwrap_or_default();
+    let coded = refine_order(best.map(|b| b.1).unwrap_or_default(), &coded, &s, rows);
     Ok(Plan { columns, coded })
+}
+
+/// Sample cost of a fitted column over the whole table, its weights
+/// included.
+fn cost(c: &CodedColumn, rows: f64) -> f64 {
+    c.bits_per_row * rows + 64.0 * c.predictor.terms.len() as f64
+}
+
+/// One pass of adjacent swaps, from the end: a swap changes only the two
+/// columns' fits (every other column sees the same decoded set), so each
+/// costs two fits. It lets, say, the largest part of a sum come last.
+fn refine_order(
+    mut coded: Vec<CodedColumn>,
+    unfitted: &[CodedColumn],
+    s: &Sampled,
+    rows: f64,
+) -> Vec<CodedColumn> {
+    let fresh = |c: &CodedColumn| unfitted.iter().find(|u| u.index == c.index).cloned();
+    for k in (0..coded.len().saturating_sub(1)).rev() {
+        let mut trial = coded.clone();
+        trial.swap(k, k + 1);
+        // Refitted from scratch: the old fits may read each other.
+        let (Some(a), Some(b)) = (fresh(&trial[k]), fresh(&trial[k + 1])) else {
+            continue;
+        };
+        (trial[k], trial[k + 1]) = (a, b);
+        trial[k] = fitted(&trial, k, s, rows);
+        trial[k + 1] = fitted(&trial, k + 1, s, rows);
+        let before = cost(&coded[k], rows) + cost(&coded[k + 1], rows);
+        if cost(&trial[k], rows) + cost(&trial[k + 1], rows) < before {
+            coded = trial;
+        }
+    }
+    coded
+}
+
+/// Column `k` of `order` with its best predictor, alphabet and edges.
+fn fitted(order: &[CodedColumn], k: usize, s: &Sampled, rows: f64) -> CodedColumn {
+    let mut c = best_predictor(order, k, s, rows);
+    let (_, zs) = sample_bits(&c, s);
+    c.alphabet = alphabet(zs);
+    c.pred_edges = quartiles(predicted_codes(&c, s));
+    c
 }
 
 /// Each column's best predictor from the columns before it in `order`,
 /// and its alphabet.
 fn fit_order(mut coded: Vec<CodedColumn>, s: &Sampled, rows: f64) -> Vec<CodedColumn> {
     for k in 0..coded.len() {
-        coded[k] = best_predictor(&coded, k, s, rows);
-        let (_, zs) = sample_bits(&coded[k], s);
-        coded[k].alphabet = alphabet(zs);
-        coded[k].pred_edges = quartiles(predicted_codes(&coded[k], s));
+        coded[k] = fitted(&coded, k, s, rows);
     }
     coded
 }
@@ -316,11 +388,7 @@ fn fit_order(mut coded: Vec<CodedColumn>, s: &Sampled, rows: f64) -> Vec<CodedCo
 fn best_predictor(coded: &[CodedColumn], k: usize, s: &Sampled, rows: f64) -> CodedColumn {
     let c = &coded[k];
     let target = &s.values[&c.index];
-    let get = |f: Feature, i: usize| feature(s, f, i);
-    let sample = Sample {
-        rows: target.len(),
-        get: &get,
-    };
+    let sample = s.fits();
     let cost = |b: f64, terms: usize| b * rows + 64.0 * terms as f64;
     let mut best = c.clone();
     let mut best_cost = cost(c.bits_per_row, 0);
@@ -342,15 +410,22 @@ fn best_predictor(coded: &[CodedColumn], k: usize, s: &Sampled, rows: f64) -> Co
     // Value space.
     let mut cands: Vec<Feature> = coded[..k].iter().map(|c| Feature::Same(c.index)).collect();
     cands.extend([Feature::Prev(c.index), Feature::First]);
+    if let Grid::Rel { .. } = c.grid {
+        cands.extend(energy_candidates(&coded[..k], target, s));
+    }
     let w: Vec<f64> = match c.grid {
-        Grid::Rel { .. } => target
-            .iter()
-            .map(|y| if *y == 0.0 { 0.0 } else { 1.0 / (y * y) })
-            .collect(),
+        Grid::Rel { .. } => relative_weights(target),
         _ => vec![1.0; target.len()],
     };
     let mut trial = c.clone();
     trial.predictor = fit(&sample, target, &w, &cands, 4);
+    // Fits on restored (rounded) inputs shrink the weights of an exact
+    // relation (errors in the variables): offer its whole-number form too.
+    if let Some(p) = whole_weights(&trial.predictor, &sample, target, &w) {
+        let mut whole = trial.clone();
+        whole.predictor = p;
+        consider(whole);
+    }
     consider(trial);
     // Log space, on relative grids.
     if let Grid::Rel { .. } = c.grid {
@@ -381,10 +456,125 @@ fn best_predictor(coded: &[CodedColumn], k: usize, s: &Sampled, rows: f64) -> Co
     best
 }
 
+/// Every [`Feature::Energy`] of the coded columns: a relative-grid column
+/// as the transverse momentum, an absolute-grid one as the pseudorapidity,
+/// another relative-grid one as the mass.
+fn energy_triples(coded: &[CodedColumn]) -> Vec<Feature> {
+    let rel: Vec<usize> = coded
+        .iter()
+        .filter(|c| matches!(c.grid, Grid::Rel { .. }))
+        .map(|c| c.index)
+        .collect();
+    let abs = coded
+        .iter()
+        .filter(|c| matches!(c.grid, Grid::Abs { .. }))
+        .map(|c| c.index);
+    let mut out = Vec::new();
+    for b in abs {
+        for &a in &rel {
+            out.extend(
+                rel.iter()
+                    .filter(|&&m| m != a)
+                    .map(|&m| Feature::Energy(a, b, m)),
+            );
+        }
+    }
+    out
+}
+
+/// Energy features the value-space fit of `target` may try: of the
+/// triples among `before` (columns decoded earlier), the six whose values
+/// correlate best with the target's (the rest would only slow the fit).
+fn energy_candidates(before: &[CodedColumn], target: &[f64], s: &Sampled) -> Vec<Feature> {
+    let known: Vec<usize> = before.iter().map(|c| c.index).collect();
+    let mut scored: Vec<(f64, Feature)> = energy_triples(before)
+        .into_iter()
+        .filter(|f| matches!(f, Feature::Energy(a, b, c) if [a, b, c].iter().all(|j| known.contains(j))))
+        .map(|f| (correlation(&s.features[&f], target).abs(), f))
+        .filter(|(r, _)| r.is_finite())
+        .collect();
+    // Highest first; equal scores in triple order (the same on every run).
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(6).map(|(_, f)| f).collect()
+}
+
+/// Pearson correlation over the rows where both are finite.
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = x
+        .iter()
+        .zip(y)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    let n = pairs.len() as f64;
+    let (mx, my) = pairs
+        .iter()
+        .fold((0.0, 0.0), |m, p| (m.0 + p.0 / n, m.1 + p.1 / n));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in &pairs {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// `p` with every weight within 0.1 of a non-zero integer rounded to it
+/// and the intercept refitted; `None` when nothing rounds.
+fn whole_weights(p: &Predictor, s: &Sample, target: &[f64], w: &[f64]) -> Option<Predictor> {
+    let near = |x: f64| x.round() != 0.0 && (x - x.round()).abs() < 0.1 && x != x.round();
+    if !p.terms.iter().any(|t| near(t.1)) {
+        return None;
+    }
+    let mut q = p.clone();
+    for t in &mut q.terms {
+        if near(t.1) {
+            t.1 = t.1.round();
+        }
+    }
+    q.intercept = 0.0;
+    let (mut num, mut den) = (0.0, 0.0);
+    for (i, v) in s.predictions(&q).into_iter().enumerate() {
+        let r = target[i] - v;
+        if r.is_finite() && w[i] > 0.0 {
+            num += w[i] * r;
+            den += w[i];
+        }
+    }
+    q.intercept = if den > 0.0 { num / den } else { 0.0 };
+    q.intercept.is_finite().then_some(q)
+}
+
+/// Least-squares weights for relative errors, 1/y^2, with |y| floored at
+/// a tenth of the median |y|: otherwise the few values near zero, whose
+/// relative error no predictor fixes, outweigh every other row and no
+/// feature ever seems to help. Zeros (coded as signs) weigh nothing.
+fn relative_weights(target: &[f64]) -> Vec<f64> {
+    let mut mags: Vec<f64> = target
+        .iter()
+        .filter(|y| y.is_finite() && **y != 0.0)
+        .map(|y| y.abs())
+        .collect();
+    mags.sort_by(f64::total_cmp);
+    let floor = mags.get(mags.len() / 2).map_or(0.0, |m| 0.1 * m);
+    target
+        .iter()
+        .map(|y| {
+            if *y == 0.0 {
+                0.0
+            } else {
+                1.0 / y.abs().max(floor).powi(2)
+            }
+        })
+        .collect()
+}
+
 /// The predicted codes of the sample rows.
 fn predicted_codes(c: &CodedColumn, s: &Sampled) -> Vec<i64> {
-    (0..s.first.len())
-        .map(|i| c.predict(c.predictor.eval(|f| feature(s, f, i))))
+    s.fits()
+        .predictions(&c.predictor)
+        .into_iter()
+        .map(|v| c.predict(v))
         .collect()
 }
 
