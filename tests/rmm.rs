@@ -82,6 +82,18 @@ print(b[len(b) // 2])
         .parse()
         .unwrap();
     assert_eq!(median, s["background_median"].as_f64().unwrap());
+    // Left out of training, a process scores higher against the rest.
+    let lo = s["sensitivity"]["left_out"].as_array().unwrap();
+    let names: Vec<&str> = lo.iter().map(|l| l["process"].as_str().unwrap()).collect();
+    assert_eq!(names, ["qcd", "ttbar", "wjets"]);
+    let higher = lo
+        .iter()
+        .filter(|l| l["ratio_left_out"].as_f64() > l["ratio_nominal"].as_f64())
+        .count();
+    assert!(higher >= 2, "{lo:?}");
+    assert!(root
+        .join("anomaly/sensitivity/without_qcd/model/model.bpk")
+        .is_file());
 }
 
 /// Dark Machines CSV samples: weights from the files, and the figures of
@@ -103,17 +115,53 @@ fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
         "jets,bjets,electrons,muons",
         "--n",
         "4",
+        "--quantities",
+        "met,ht,n_leptons",
+        "--pt-scales",
+        "3",
         "--out",
         rmm.to_str().unwrap(),
     ]);
     let t = hepae_table::read_parquet(&rmm).unwrap();
-    assert_eq!(t.num_rows(), 5000);
+    // 4000 ttbar, 1000 Zp_01 and their 1000 copies at 3 x pT.
+    assert_eq!(t.num_rows(), 6000);
+    // Carried quantities beside the cells: MET in GeV is the met cell x sqrt(s).
+    let col = |n: &str| hepae_table::numeric_f64(t.column_by_name(n).unwrap()).unwrap();
+    let (q_met, met_cell) = (col("q_met"), col("met"));
+    assert!(q_met
+        .iter()
+        .zip(&met_cell)
+        .all(|(q, c)| (q - c * 13000.0).abs() <= 1e-5 * q.max(1.0)));
+    assert!(col("q_n_leptons")
+        .iter()
+        .all(|n| *n >= 0.0 && n.fract() == 0.0));
+    assert!(col("q_ht").iter().any(|h| *h > 100.0));
     let w = hepae_table::numeric_f64(t.column_by_name("weight").unwrap()).unwrap();
     // The stand-ins' event_weight: 41.5 for ttbar, 0.02 for Z'.
-    assert_eq!((w[0], w[4999]), (41.5, 0.02));
+    assert_eq!((w[0], w[4999], w[5999]), (41.5, 0.02, 0.02));
     let out = dir.path().join("anomaly");
     ok(&anomaly_args(&rmm, &out, &[]));
     let s = json(&out.join("summary.json"));
+    // The carried quantities are not features: 4 types x 4 slots + MET = 17 x 17 cells.
+    assert_eq!(s["features"], 17 * 17);
+    let sr: Vec<&str> = s["sr_plots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(sr, ["sr1_met.png", "sr1_ht.png", "sr1_n_leptons.png"]);
+    assert!(sr.iter().all(|p| out.join(p).is_file()));
+    // A harder signal stands out more; shuffled cells change the scores.
+    let pt = s["sensitivity"]["pt_scaled"].as_array().unwrap();
+    assert_eq!(pt.len(), 2);
+    assert_eq!(
+        (pt[0]["k"].as_f64(), pt[1]["k"].as_f64()),
+        (Some(1.0), Some(3.0))
+    );
+    assert!(pt[1]["auc"].as_f64() > pt[0]["auc"].as_f64(), "{pt:?}");
+    let sh = &s["sensitivity"]["shuffled"];
+    assert!((sh["auc"].as_f64().unwrap() - 0.5).abs() > 0.05, "{sh}");
     let m = &s["merits"][0];
     assert_eq!(m["signal"], "Zp_01");
     assert!(
@@ -142,6 +190,7 @@ fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
         "Zp_01",
         "../roc.png",
         "../za_scan.png",
+        "../sr1_ht.png",
     ] {
         assert!(html.contains(needle), "report lacks {needle}");
     }
@@ -149,8 +198,9 @@ fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
 import sys, json, numpy as np, pyarrow.parquet as pq
 t = pq.read_table(sys.argv[1]).to_pydict()
 s = np.array(t["score"]); w = np.array(t["weight"]); split = np.array(t["split"])
+zp = np.array(t["process"]) == "Zp_01"
 b, wb = s[split == "test"], w[split == "test"]
-g, wg = s[split == "signal"], w[split == "signal"]
+g, wg = s[zp], w[zp]
 # Weighted AUC: P(signal > background), ties half.
 gt = (g[:, None] > b[None, :]) + 0.5 * (g[:, None] == b[None, :])
 auc = (wg[:, None] * wb[None, :] * gt).sum() / (wg.sum() * wb.sum())
@@ -320,4 +370,65 @@ fn the_btag_threshold_splits_jets_from_bjets() {
     let flagged = bjet_sum(&[]);
     assert!(flagged > 1000, "{flagged} events with a b-jet");
     assert_eq!(bjet_sum(&["--btag-threshold", "1e9"]), 0);
+}
+
+/// Mean score of the held-out events of `process` in `scores.parquet`.
+fn mean_test_score(scores: &Path, process: &str) -> f64 {
+    use arrow_array::cast::AsArray;
+    let t = hepae_table::read_parquet(scores).unwrap();
+    let score = hepae_table::numeric_f64(t.column_by_name("score").unwrap()).unwrap();
+    let proc_ = t.column_by_name("process").unwrap().as_string::<i32>();
+    let split = t.column_by_name("split").unwrap().as_string::<i32>();
+    let v: Vec<f64> = (0..t.num_rows())
+        .filter(|&i| proc_.value(i) == process && split.value(i) == "test")
+        .map(|i| score[i])
+        .collect();
+    assert!(!v.is_empty(), "no held-out {process} events");
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Training on the weighted loss fits the heavily weighted process better
+/// than unweighted training does; `--unweighted-loss` turns it off.
+#[test]
+fn the_weighted_loss_fits_the_heavy_process_better() {
+    let dir = tempfile::tempdir().unwrap();
+    let rmm = dir.path().join("rmm.parquet");
+    let qcd = format!("{}:qcd:weight=1", data_file("pythia/rmm_qcd_slice.root"));
+    let tt = format!(
+        "{}:ttbar:weight=100",
+        data_file("pythia/rmm_ttbar_slice.root")
+    );
+    let zp = format!(
+        "{}:zprime:signal",
+        data_file("pythia/rmm_zprime2tev_signal_slice.root")
+    );
+    ok(&[
+        "rmm",
+        "--sample",
+        &qcd,
+        "--sample",
+        &tt,
+        "--sample",
+        &zp,
+        "--out",
+        rmm.to_str().unwrap(),
+    ]);
+    let mut ratio = Vec::new();
+    for (name, extra) in [
+        ("weighted", vec![]),
+        ("unweighted", vec!["--unweighted-loss"]),
+    ] {
+        let out = dir.path().join(name);
+        ok(&anomaly_args(&rmm, &out, &extra));
+        let s = json(&out.join("summary.json"));
+        assert_eq!(s["weighted_loss"], name == "weighted", "{name}");
+        let scores = out.join("scores.parquet");
+        ratio.push(mean_test_score(&scores, "ttbar") / mean_test_score(&scores, "qcd"));
+    }
+    assert!(
+        ratio[0] < 0.9 * ratio[1],
+        "ttbar/qcd score ratio weighted {} vs unweighted {}",
+        ratio[0],
+        ratio[1]
+    );
 }

@@ -37,6 +37,16 @@ pub struct RmmArgs {
     /// Event selection condition, e.g. `n_leptons >= 3`, `met > 50` (repeatable, all required).
     #[arg(long = "select")]
     selection: Vec<String>,
+    /// Event quantities carried beside the cells as `q_NAME` columns (met,
+    /// ht, m_ll, m_lll, n_leptons, ...), plotted per process in the signal
+    /// regions by `hepae anomaly`.
+    #[arg(long = "quantities", value_delimiter = ',')]
+    quantities: Vec<String>,
+    /// Also every signal sample with its objects' pT and MET scaled by each
+    /// K (processes `NAME_pt_xK`), e.g. `1.5,3,5`: `hepae anomaly` reports
+    /// the AUC against K.
+    #[arg(long = "pt-scales", value_delimiter = ',')]
+    pt_scales: Vec<f64>,
     /// Also draw the RMM of the first event of the first sample as a heat map (PNG or SVG).
     #[arg(long)]
     heatmap: Option<PathBuf>,
@@ -62,12 +72,9 @@ pub fn parse_sample(s: &str) -> Result<Sample> {
         None => (rest, false),
     };
     match rest.rsplit_once(':') {
-        Some((path, process)) if !path.is_empty() && !process.is_empty() => Ok(Sample {
-            path: PathBuf::from(path),
-            process: process.to_string(),
-            signal,
-            weight,
-        }),
+        Some((path, process)) if !path.is_empty() && !process.is_empty() => {
+            Ok(Sample::new(PathBuf::from(path), process, signal, weight))
+        }
         _ => bail!("{}", usage()),
     }
 }
@@ -104,10 +111,17 @@ pub fn run_rmm(a: &RmmArgs) -> Result<()> {
         .iter()
         .map(|s| parse_sample(s))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(k) = a.pt_scales.iter().find(|k| !k.is_finite() || **k <= 0.0) {
+        bail!("--pt-scales: {k} is not a positive scale");
+    }
+    let samples = hepae_rmm::with_pt_scaled_signals(&samples, &a.pt_scales);
     let t0 = std::time::Instant::now();
     let selection = hepae_rmm::select::parse_selection("--select", &a.selection, &cfg.types)
         .map_err(anyhow::Error::msg)?;
-    let (batch, flows) = hepae_rmm::rmm_table_selected(&samples, &a.tree, &cfg, &selection)?;
+    let quantities = hepae_rmm::select::parse_quantities("--quantities", &a.quantities, &cfg.types)
+        .map_err(anyhow::Error::msg)?;
+    let (batch, flows) =
+        hepae_rmm::rmm_table_selected(&samples, &a.tree, &cfg, &selection, &quantities)?;
     for line in hepae_rmm::select::cut_flow_lines(&flows) {
         eprintln!("{line}");
     }
@@ -150,6 +164,10 @@ pub struct AnomalyArgs {
     /// when the table has weights).
     #[arg(long)]
     unweighted_loss: bool,
+    /// Also retrain once per background process without it and report how
+    /// it scores (the leave-one-out sensitivity check).
+    #[arg(long)]
+    leave_one_out: bool,
 }
 
 pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
@@ -160,6 +178,7 @@ pub fn run_anomaly(a: &AnomalyArgs) -> Result<()> {
         weight_column: a.weight_column.clone(),
         score: a.score,
         weighted_loss: !a.unweighted_loss,
+        leave_one_out: a.leave_one_out,
         ..Default::default()
     };
     let s = hepae_rmm::anomaly::run(&table, &cfg, &opts, &a.out)?;

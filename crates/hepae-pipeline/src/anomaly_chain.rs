@@ -23,13 +23,21 @@ pub(crate) fn run_rmm(
     let samples: Vec<hepae_rmm::Sample> = r
         .samples
         .iter()
-        .map(|s| hepae_rmm::Sample {
-            path: PathBuf::from(expand_data(&s.file)),
-            process: s.process.clone(),
-            signal: s.signal,
-            weight: s.weight,
+        .map(|s| {
+            hepae_rmm::Sample::new(
+                PathBuf::from(expand_data(&s.file)),
+                &s.process,
+                s.signal,
+                s.weight,
+            )
         })
         .collect();
+    if let Some(k) = r.pt_scales.iter().find(|k| !k.is_finite() || **k <= 0.0) {
+        return Err(PipelineError::Config(format!(
+            "rmm.pt_scales: {k} is not a positive scale"
+        )));
+    }
+    let samples = hepae_rmm::with_pt_scaled_signals(&samples, &r.pt_scales);
     if !samples.iter().any(|s| !s.signal) {
         return Err(PipelineError::Config(
             "rmm: no background sample (signal: false)".into(),
@@ -38,12 +46,16 @@ pub(crate) fn run_rmm(
     let selection =
         hepae_rmm::select::parse_selection("rmm.selection", &r.selection, &r.matrix.types)
             .map_err(PipelineError::Config)?;
+    let quantities =
+        hepae_rmm::select::parse_quantities("rmm.quantities", &r.quantities, &r.matrix.types)
+            .map_err(PipelineError::Config)?;
     let files: Vec<PathBuf> = samples.iter().map(|s| s.path.clone()).collect();
     let rmm_dir = root.join("rmm");
     let table = rmm_dir.join("rmm.parquet");
     let cfg = serde_json::json!({"section": r, "files": file_stamps(&files)});
     let k_rmm = ctx.stage(Stage::Rmm, &rmm_dir, "rmm", cfg, &[], |dir| {
-        let (b, flows) = hepae_rmm::rmm_table_selected(&samples, &r.tree, &r.matrix, &selection)?;
+        let (b, flows) =
+            hepae_rmm::rmm_table_selected(&samples, &r.tree, &r.matrix, &selection, &quantities)?;
         hepae_table::write_json_atomic(&flows, &dir.join("cutflow.json"))?;
         for line in hepae_rmm::select::cut_flow_lines(&flows) {
             eprintln!("    {line}");

@@ -109,6 +109,14 @@ pub struct RmmSection {
     /// all required (see docs/pipeline.md for the quantities).
     #[serde(default)]
     pub selection: Vec<String>,
+    /// Event quantities carried beside the cells (`q_met`, ...) and
+    /// plotted per process in the signal regions.
+    #[serde(default)]
+    pub quantities: Vec<String>,
+    /// Signal copies with pT and MET scaled by each k (the pT sensitivity
+    /// check), processes `NAME_pt_xK`.
+    #[serde(default)]
+    pub pt_scales: Vec<f64>,
 }
 
 /// One RMM input sample.

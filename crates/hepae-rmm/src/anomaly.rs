@@ -27,6 +27,9 @@ pub struct AnomalyOptions {
     /// event's loss times its weight), as a weighted background would be
     /// fitted; `false` trains every event at weight 1.
     pub weighted_loss: bool,
+    /// Also retrain once per background process without it (the
+    /// leave-one-out sensitivity check; one extra training each).
+    pub leave_one_out: bool,
 }
 
 impl Default for AnomalyOptions {
@@ -37,6 +40,7 @@ impl Default for AnomalyOptions {
             weight_column: None,
             score: crate::score::ScoreKind::Reconstruction,
             weighted_loss: true,
+            leave_one_out: false,
         }
     }
 }
@@ -91,6 +95,14 @@ pub struct AnomalySummary {
     /// Whether training minimised the event-weighted loss.
     #[serde(default)]
     pub weighted_loss: bool,
+    /// Plots of the carried event quantities in the first signal region
+    /// (PNG names in the stage folder).
+    #[serde(default)]
+    pub sr_plots: Vec<String>,
+    /// Sensitivity checks: pT-scaled signals, shuffled cells, processes
+    /// left out of training.
+    #[serde(default)]
+    pub sensitivity: crate::sensitivity::Sensitivity,
 }
 
 /// AUC and ROC points of weighted scores (ties counted half).
@@ -178,6 +190,31 @@ pub fn run(
     summary.weighted_loss = weighted;
     summary.auc_by_score =
         crate::score::aucs_by_score(&scores, &ev.signal, &ev.process, &ev.weights, &test);
+    let test_rows: Vec<usize> = (0..m.rows).filter(|&i| test[i]).collect();
+    summary.sensitivity = crate::sensitivity::Sensitivity {
+        pt_scaled: crate::sensitivity::pt_scaled(&summary.rocs),
+        shuffled: Some(crate::sensitivity::shuffled(
+            &m, &test_rows, &score, &model_dir, opts.score, opts.seed,
+        )?),
+        left_out: if opts.leave_one_out {
+            let train = |rows: &[usize], dir: &Path| {
+                let w = weighted.then(|| rows.iter().map(|&i| ev.weights[i]).collect());
+                train_on(&m, rows, w, &ev.features, train_cfg, dir)
+            };
+            crate::sensitivity::left_out(
+                &m,
+                &train_rows,
+                &test,
+                (&ev.process, &ev.weights),
+                &score,
+                opts.score,
+                &out.join("sensitivity"),
+                &train,
+            )?
+        } else {
+            Vec::new()
+        },
+    };
     let split: Vec<&str> = (0..m.rows)
         .map(|i| match (ev.signal[i], test[i]) {
             (true, _) => "signal",
@@ -190,15 +227,25 @@ pub fn run(
     crate::merit::plots(out, &summary.merits, &summary.rocs)?;
     // Evaluation set: held-out background and every signal event.
     let eval = |i: usize| ev.signal[i] || test[i];
-    plots(
-        out,
-        &score,
-        &ev.weights,
-        &ev.process,
-        &ev.signal,
-        &eval,
-        &summary,
-    )?;
+    let stack = crate::plots::Stack {
+        weight: &ev.weights,
+        process: &ev.process,
+        signal: &ev.signal,
+    };
+    crate::plots::score_plot(out, &score, &stack, &eval)?;
+    crate::plots::roc_plot(out, &summary.rocs)?;
+    if let Some(sr1) = summary.signal_regions.first() {
+        let in_sr1 = |i: usize| eval(i) && score[i] > sr1.threshold;
+        summary.sr_plots = crate::plots::region_plots(
+            out,
+            &ev.carried,
+            &stack,
+            &in_sr1,
+            summary.background_scale,
+            "SR1 (score > median x 1.2)",
+        )?;
+        hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
+    }
     crate::report::write(out, &summary)?;
     Ok(summary)
 }
@@ -211,6 +258,8 @@ struct Events {
     weights: Vec<f64>,
     /// Whether the table has event weights (else every weight is 1).
     weighted: bool,
+    /// Event quantities carried beside the cells (`q_...` columns).
+    carried: Vec<(String, Vec<f64>)>,
     /// MET in GeV, from the `met` cell and the table's sqrt(s) (RMM tables).
     met: Option<Vec<f64>>,
 }
@@ -233,6 +282,7 @@ impl Events {
             .iter()
             .filter(|f| {
                 !meta_cols.contains(&f.name().as_str())
+                    && !f.name().starts_with(crate::select::CARRIED_PREFIX)
                     && Some(f.name()) != opts.weight_column.as_ref()
             })
             .filter(|f| f.data_type().is_numeric())
@@ -269,9 +319,24 @@ impl Events {
             signal,
             weights,
             weighted: column.is_some(),
+            carried: carried(table),
             met: met_gev(table),
         })
     }
+}
+
+/// The `q_...` columns of an RMM table, by name without the prefix.
+fn carried(table: &RecordBatch) -> Vec<(String, Vec<f64>)> {
+    let schema = table.schema();
+    schema
+        .fields()
+        .iter()
+        .filter_map(|f| {
+            let name = f.name().strip_prefix(crate::select::CARRIED_PREFIX)?;
+            let v = hepae_table::numeric_f64(table.column_by_name(f.name())?)?;
+            Some((name.to_string(), v))
+        })
+        .collect()
 }
 
 /// Trains the autoencoder on the given rows of `m`.
@@ -407,6 +472,8 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
         score: crate::score::ScoreKind::Reconstruction,
         auc_by_score: BTreeMap::new(),
         weighted_loss: false,
+        sr_plots: Vec::new(),
+        sensitivity: Default::default(),
     }
 }
 
@@ -441,120 +508,6 @@ fn write_scores(
         ],
     )?;
     hepae_table::write_parquet_atomic(&sb, path, &[], 3)?;
-    Ok(())
-}
-
-fn plots(
-    out: &Path,
-    score: &[f64],
-    weight: &[f64],
-    process: &[String],
-    signal: &[bool],
-    eval: &dyn Fn(usize) -> bool,
-    s: &AnomalySummary,
-) -> Result<(), hepae_plot::PlotError> {
-    let is_signal = |p: &String| (0..process.len()).any(|i| signal[i] && &process[i] == p);
-    let mut procs: Vec<&String> = process.iter().collect();
-    procs.sort();
-    procs.dedup();
-    let hi = {
-        let mut v: Vec<f64> = (0..score.len())
-            .filter(|&i| eval(i))
-            .map(|i| score[i])
-            .collect();
-        v.sort_by(|a, b| a.total_cmp(b));
-        v.get(v.len().saturating_sub(1) * 995 / 1000)
-            .copied()
-            .unwrap_or(1.0)
-            .max(1e-12)
-    };
-    let bins = 60;
-    // Weighted counts per process; SM processes stacked, signals overlaid.
-    let counts = |p: &String| {
-        let mut c = vec![0.0f64; bins];
-        for i in (0..score.len()).filter(|&i| eval(i) && &process[i] == p) {
-            let b = ((score[i] / hi * bins as f64) as usize).min(bins - 1);
-            c[b] += weight[i];
-        }
-        c
-    };
-    // Cumulative stacks, the full SM first so that each smaller stack is drawn over it.
-    let mut stacks: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut stack = vec![0.0f64; bins];
-    for p in procs.iter().filter(|p| !is_signal(p)) {
-        for (t, c) in stack.iter_mut().zip(counts(p)) {
-            *t += c;
-        }
-        stacks.push((p.to_string(), stack.clone()));
-    }
-    stacks.reverse();
-    let signals: Vec<(String, Vec<f64>)> = procs
-        .iter()
-        .filter(|p| is_signal(p))
-        .map(|p| (format!("{p} (signal)"), counts(p)))
-        .collect();
-    let mut series: Vec<hepae_plot::HistSeries> = stacks
-        .iter()
-        .map(|(l, c)| hepae_plot::HistSeries {
-            label: l,
-            counts: c,
-            draw: hepae_plot::Draw::Filled,
-            // The stack's layers are not compared: the ratio panel shows signal / SM.
-            in_ratio: false,
-        })
-        .collect();
-    series.extend(signals.iter().map(|(l, c)| hepae_plot::HistSeries {
-        label: l,
-        counts: c,
-        draw: hepae_plot::Draw::Step,
-        in_ratio: true,
-    }));
-    if stacks.is_empty() {
-        return Ok(());
-    }
-    let plot = hepae_plot::HistPlot {
-        title: "anomaly score of held-out events: SM stacked, signal overlaid",
-        x_label: "anomaly score (reconstruction MSE)",
-        y_label: "events / bin",
-        lo: 0.0,
-        hi,
-        series: &series,
-        reference: 0,
-        ratio_label: "signal / SM",
-        log_y: hepae_plot::LogY::On,
-    };
-    for ext in ["png", "svg"] {
-        hepae_plot::hist_plot(&out.join(format!("scores.{ext}")), &plot)?;
-    }
-    let labels: Vec<String> = s
-        .rocs
-        .iter()
-        .map(|r| format!("{} (AUC {:.3})", r.signal, r.auc))
-        .collect();
-    let mut roc_series: Vec<hepae_plot::Series> = s
-        .rocs
-        .iter()
-        .zip(&labels)
-        .map(|(r, l)| hepae_plot::Series {
-            label: l,
-            points: &r.points,
-        })
-        .collect();
-    let diag = [(0.0, 0.0), (1.0, 1.0)];
-    roc_series.push(hepae_plot::Series {
-        label: "random",
-        points: &diag,
-    });
-    for ext in ["png", "svg"] {
-        hepae_plot::line_plot(
-            &out.join(format!("roc.{ext}")),
-            "ROC: signal vs held-out SM background",
-            "background efficiency",
-            "signal efficiency",
-            &roc_series,
-            false,
-        )?;
-    }
     Ok(())
 }
 

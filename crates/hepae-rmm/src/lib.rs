@@ -8,14 +8,16 @@
 pub mod anomaly;
 mod error;
 pub mod merit;
+mod plots;
 mod report;
 pub mod rmm;
 pub mod score;
 pub mod select;
+pub mod sensitivity;
 pub mod stats;
 mod table;
 
 pub use anomaly::{AnomalyOptions, AnomalySummary};
 pub use error::{Result, RmmError};
 pub use rmm::{ObjectType, RapidityForm, RmmConfig};
-pub use table::{heatmap_of_event, rmm_table, rmm_table_selected, Sample};
+pub use table::{heatmap_of_event, rmm_table, rmm_table_selected, with_pt_scaled_signals, Sample};

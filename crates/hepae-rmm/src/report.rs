@@ -86,6 +86,35 @@ fn markdown(s: &AnomalySummary) -> String {
             }
         }
     }
+    md + &sensitivity(&s.sensitivity)
+}
+
+/// The sensitivity sections (only the checks that ran).
+fn sensitivity(s: &crate::sensitivity::Sensitivity) -> String {
+    let mut md = String::from("\n## Sensitivity checks\n");
+    if !s.pt_scaled.is_empty() {
+        md += "\nSignal objects' pT and MET scaled by k: a harder signal should stand out more.\n\n| signal | k | AUC |\n|---|---|---|\n";
+        for p in &s.pt_scaled {
+            let _ = writeln!(md, "| {} | {} | {:.4} |", p.signal, p.k, p.auc);
+        }
+    }
+    if let Some(sh) = &s.shuffled {
+        let _ = write!(
+            md,
+            "\nHeld-out background with each event's matrix cells shuffled: mean score {:.4e} -> {:.4e}; AUC of the shuffled events against the originals {:.4} (0.5 would mean the score ignores the matrix structure).\n",
+            sh.mean_score, sh.mean_shuffled, sh.auc
+        );
+    }
+    if !s.left_out.is_empty() {
+        md += "\nOne background process left out of training: its held-out events should score higher than the rest of the held-out background.\n\n| process | mean score / rest, nominal | mean score / rest, left out | AUC vs rest, left out |\n|---|---|---|---|\n";
+        for l in &s.left_out {
+            let _ = writeln!(
+                md,
+                "| {} | {:.3} | {:.3} | {:.4} |",
+                l.process, l.ratio_nominal, l.ratio_left_out, l.auc_left_out
+            );
+        }
+    }
     md
 }
 
@@ -95,6 +124,12 @@ pub fn write(out: &Path, s: &AnomalySummary) -> crate::Result<()> {
     std::fs::create_dir_all(&dir).map_err(|e| hepae_table::TableError::io(&dir, e))?;
     let mut extra = String::from("<h2>Plots</h2>\n");
     for p in PLOTS {
+        let _ = writeln!(extra, "<figure><img src=\"../{p}\" alt=\"{p}\" width=\"720\"><figcaption>{p}</figcaption></figure>");
+    }
+    if !s.sr_plots.is_empty() {
+        extra += "<h2>Event quantities in SR1, per process</h2>\n";
+    }
+    for p in &s.sr_plots {
         let _ = writeln!(extra, "<figure><img src=\"../{p}\" alt=\"{p}\" width=\"720\"><figcaption>{p}</figcaption></figure>");
     }
     extra += hepae_plot::IMAGE_CHECK;

@@ -124,17 +124,58 @@ pub fn parse_selection(
         .collect()
 }
 
+/// Object types quantity `q` reads.
+fn needs(q: Quantity) -> Vec<ObjectType> {
+    match q {
+        Quantity::Count(t) => vec![t],
+        Quantity::Leptons | Quantity::Mll | Quantity::Mlll => {
+            vec![ObjectType::Electrons, ObjectType::Muons]
+        }
+        Quantity::Ht | Quantity::LeadingJetPt => vec![ObjectType::Jets],
+        Quantity::Met => vec![],
+    }
+}
+
+/// Prefix of the table columns that carry event quantities beside the
+/// matrix cells (`q_met`, `q_m_ll`, ...); they are not features.
+pub const CARRIED_PREFIX: &str = "q_";
+
+/// Parses the event quantities of `key` (e.g. `rmm.quantities`) to carry
+/// beside the cells, naming a bad one: (column name, quantity).
+pub fn parse_quantities(
+    key: &str,
+    names: &[String],
+    types: &[ObjectType],
+) -> Result<Vec<(String, Quantity)>, String> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let q = QUANTITIES
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, q)| *q)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = QUANTITIES.iter().map(|(k, _)| *k).collect();
+                    format!(
+                        "{key}[{i}]: unknown quantity '{n}' (known: {})",
+                        known.join(", ")
+                    )
+                })?;
+            if let Some(t) = needs(q).into_iter().find(|t| !types.contains(t)) {
+                return Err(
+                    format!("{key}[{i}]: '{n}' needs {t:?} among the matrix types").to_lowercase(),
+                );
+            }
+            Ok((format!("{CARRIED_PREFIX}{n}"), q))
+        })
+        .collect()
+}
+
 impl Condition {
     /// Object types the quantity reads.
     fn needs(&self) -> Vec<ObjectType> {
-        match self.quantity {
-            Quantity::Count(t) => vec![t],
-            Quantity::Leptons | Quantity::Mll | Quantity::Mlll => {
-                vec![ObjectType::Electrons, ObjectType::Muons]
-            }
-            Quantity::Ht | Quantity::LeadingJetPt => vec![ObjectType::Jets],
-            Quantity::Met => vec![],
-        }
+        needs(self.quantity)
     }
 
     /// Whether an event passes.

@@ -2,7 +2,7 @@
 //! RMM row per event (zstd Parquet columns), with per-event weights.
 
 use crate::rmm::{column_names, matrix, size, Object, ObjectType, RmmConfig};
-use crate::select::{Condition, CutFlow};
+use crate::select::{Condition, CutFlow, Quantity};
 use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
@@ -24,6 +24,47 @@ pub struct Sample {
     /// Per-event weight (cross section x luminosity / events); `None`:
     /// the file's own (Dark Machines `event_weight`), else 1.
     pub weight: Option<f64>,
+    /// Scale of every object's pT and of MET (1: as read), for the pT
+    /// sensitivity check.
+    pub pt_scale: f64,
+}
+
+impl Sample {
+    /// A sample read as it is.
+    pub fn new(path: PathBuf, process: &str, signal: bool, weight: Option<f64>) -> Sample {
+        Sample {
+            path,
+            process: process.to_string(),
+            signal,
+            weight,
+            pt_scale: 1.0,
+        }
+    }
+}
+
+/// `samples` and, for each signal sample and scale k, a copy whose objects'
+/// pT and MET are scaled by k, named `PROCESS_pt_xK` (the thesis' check
+/// that a harder signal stands out more).
+pub fn with_pt_scaled_signals(samples: &[Sample], scales: &[f64]) -> Vec<Sample> {
+    let mut out = samples.to_vec();
+    for s in samples.iter().filter(|s| s.signal) {
+        out.extend(scales.iter().map(|&k| Sample {
+            process: format!("{}{}{k}", s.process, crate::sensitivity::PT_SCALED),
+            pt_scale: k,
+            ..s.clone()
+        }));
+    }
+    out
+}
+
+/// Scales every object's pT and MET of `events` by `k`.
+fn scale_pt(events: &mut [EventObjects], k: f64) {
+    for e in events {
+        e.met *= k;
+        for o in e.objects.iter_mut().flatten() {
+            o.pt *= k;
+        }
+    }
 }
 
 /// One event's objects per configured type (GeV, pT-ordered), MET and weight.
@@ -188,16 +229,19 @@ fn read_sample(s: &Sample, tree: &str, cfg: &RmmConfig) -> crate::Result<Vec<Eve
 /// Builds the RMM table of all samples: one float32 column per cell (named
 /// by `column_names`), then `event`, `process`, `is_signal`, `weight`.
 pub fn rmm_table(samples: &[Sample], tree: &str, cfg: &RmmConfig) -> crate::Result<RecordBatch> {
-    Ok(rmm_table_selected(samples, tree, cfg, &[])?.0)
+    Ok(rmm_table_selected(samples, tree, cfg, &[], &[])?.0)
 }
 
 /// [`rmm_table`] of the events that pass `selection`, with each sample's cut
-/// flow. `event` keeps each event's index in its sample.
+/// flow, and one float64 column per carried quantity (from
+/// [`crate::select::parse_quantities`]) after `weight`. `event` keeps each
+/// event's index in its sample.
 pub fn rmm_table_selected(
     samples: &[Sample],
     tree: &str,
     cfg: &RmmConfig,
     selection: &[Condition],
+    quantities: &[(String, Quantity)],
 ) -> crate::Result<(RecordBatch, Vec<CutFlow>)> {
     if size(cfg) < 2 || cfg.types.is_empty() || cfg.sqrt_s.is_nan() || cfg.sqrt_s <= 0.0 {
         return Err("rmm: needs at least one object type with n >= 1, and sqrt_s > 0".into());
@@ -208,9 +252,13 @@ pub fn rmm_table_selected(
     let mut process = Vec::new();
     let mut signal = Vec::new();
     let mut weight = Vec::new();
+    let mut carried: Vec<Vec<f64>> = vec![Vec::new(); quantities.len()];
     let mut flows = Vec::new();
     for s in samples {
-        let events = read_any(s, tree, cfg)?;
+        let mut events = read_any(s, tree, cfg)?;
+        if s.pt_scale != 1.0 {
+            scale_pt(&mut events, s.pt_scale);
+        }
         let mut flow = CutFlow::new(&s.process, selection);
         let kept: Vec<usize> = (0..events.len())
             .filter(|&i| {
@@ -227,6 +275,12 @@ pub fn rmm_table_selected(
         process.extend(std::iter::repeat_n(s.process.clone(), kept.len()));
         signal.extend(std::iter::repeat_n(s.signal, kept.len()));
         weight.extend(kept.iter().map(|&i| events[i].weight));
+        for ((_, q), col) in quantities.iter().zip(&mut carried) {
+            col.extend(kept.iter().map(|&i| {
+                let e = &events[i];
+                crate::select::quantity(*q, e.met, &e.objects, &cfg.types)
+            }));
+        }
         rows.extend(cells);
     }
     let names = column_names(cfg);
@@ -250,6 +304,10 @@ pub fn rmm_table_selected(
     cols.push(Arc::new(StringArray::from(process)));
     cols.push(Arc::new(BooleanArray::from(signal)));
     cols.push(Arc::new(Float64Array::from(weight)));
+    for ((name, _), col) in quantities.iter().zip(carried) {
+        fields.push(Field::new(name, DataType::Float64, false));
+        cols.push(Arc::new(Float64Array::from(col)));
+    }
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
     Ok((batch, flows))
 }

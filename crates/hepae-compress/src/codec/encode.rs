@@ -172,7 +172,9 @@ fn choose_tables(
     let size = |t: &Table| {
         let mut b = Vec::new();
         t.write(&mut b);
-        zstd(&b, 19).len() as f64 * 8.0
+        // An estimate to choose by (level 19 writes the chosen one): large
+        // alphabets made the estimates cost more than the coding.
+        zstd(&b, 3).len() as f64 * 8.0
     };
     let c1 = t1.cost_bits(std::slice::from_ref(&one)) + size(&t1);
     let c8 = t8.cost_bits(code) + size(&t8);

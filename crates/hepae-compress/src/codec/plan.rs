@@ -14,8 +14,11 @@ use hepae_table::LABEL_COLUMNS;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Rows the predictors are learned on.
-const SAMPLE_ROWS: usize = 16384;
+/// Rows the predictors are learned on: a quarter of a small table (its
+/// fit is a fixed cost there), between 4096 and 16384.
+fn sample_rows(rows: usize) -> usize {
+    (rows / 4).clamp(4096, 16384).min(rows)
+}
 /// Largest residual alphabet.
 const MAX_ALPHABET: u64 = 4096;
 
@@ -146,14 +149,57 @@ fn features(
             Feature::LogPrev(j),
         ]);
     }
-    all.extend(energy_triples(coded));
-    all.into_par_iter()
+    // Dense views: no hashing per row.
+    let width = values.keys().max().map_or(0, |m| m + 1);
+    let (vals, prevs) = (dense(values, width), dense(prev, width));
+    let mut out: HashMap<Feature, Vec<f64>> = all
+        .into_par_iter()
         .map(|f| {
             let col = (0..first.len())
                 .map(|i| {
                     let start = first[i];
-                    f.value(|j| values[&j][i], |j| (!start).then(|| prev[&j][i]), start)
+                    f.value(|j| vals[j][i], |j| (!start).then(|| prevs[j][i]), start)
                 })
+                .collect();
+            (f, col)
+        })
+        .collect();
+    out.extend(energy_columns(&vals, coded));
+    out
+}
+
+/// Column `j`'s values at position `j` (empty where none).
+fn dense(h: &HashMap<usize, Vec<f64>>, width: usize) -> Vec<&[f64]> {
+    (0..width)
+        .map(|j| h.get(&j).map_or(&[][..], |v| v.as_slice()))
+        .collect()
+}
+
+/// The columns of every [`Feature::Energy`] triple, with each cosh column
+/// computed once: the same operations, in the same order, as
+/// [`super::predict::energy`] makes per row.
+fn energy_columns(vals: &[&[f64]], coded: &[CodedColumn]) -> Vec<(Feature, Vec<f64>)> {
+    use rayon::prelude::*;
+    let triples = energy_triples(coded);
+    let mut cosh: HashMap<usize, Vec<f64>> = HashMap::new();
+    for f in &triples {
+        if let Feature::Energy(_, b, _) = *f {
+            cosh.entry(b).or_insert_with(|| {
+                vals[b]
+                    .iter()
+                    .map(|x| super::predict::cosh_det(x.abs()))
+                    .collect()
+            });
+        }
+    }
+    triples
+        .into_par_iter()
+        .map(|f| {
+            let Feature::Energy(a, b, c) = f else {
+                unreachable!("energy triples only")
+            };
+            let col = (0..vals[a].len())
+                .map(|i| super::predict::energy_with_cosh(vals[a][i], cosh[&b][i], vals[c][i]))
                 .collect();
             (f, col)
         })
@@ -167,7 +213,7 @@ fn sample(
     coded: &[CodedColumn],
 ) -> Sampled {
     let rows = batch.num_rows();
-    let n = rows.min(SAMPLE_ROWS);
+    let n = sample_rows(rows);
     let idx: Vec<usize> = (0..n).map(|s| s * rows / n.max(1)).collect();
     let labels: Vec<&Raw> = infos
         .iter()

@@ -61,8 +61,18 @@ impl Feature {
 
 /// `sqrt((|pt| cosh eta)^2 + m^2)` with IEEE operations only.
 pub fn energy(pt: f64, eta: f64, m: f64) -> f64 {
-    let e = exp_det(eta.abs());
-    let p = pt.abs() * (0.5 * (e + 1.0 / e));
+    energy_with_cosh(pt, cosh_det(eta.abs()), m)
+}
+
+/// cosh of a non-negative `x` with IEEE operations only.
+pub fn cosh_det(x: f64) -> f64 {
+    let e = exp_det(x);
+    0.5 * (e + 1.0 / e)
+}
+
+/// [`energy`] with `cosh eta` already computed.
+pub fn energy_with_cosh(pt: f64, cosh_eta: f64, m: f64) -> f64 {
+    let p = pt.abs() * cosh_eta;
     (p * p + m * m).sqrt()
 }
 
