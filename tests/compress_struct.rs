@@ -298,6 +298,22 @@ fn corrupted_truncated_and_mismatched_artifacts_are_refused() {
     let mut m = json(&mpath);
     m["files"]["streams.bin"]["sha256"] = hepae_compress::manifest::sha256_hex(&b).into();
     std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
+    // Either the table checksum or a stream that no longer parses
+    // (an overflow varint cut short) names the damage.
+    let o = hepae(&["decompress", s(&d), "--out", s(&out)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("restored table's checksum") || err.contains("streams.bin: column"),
+        "{err}"
+    );
+    // Streams that decode, but not to the table the manifest names: the
+    // table checksum refuses them.
+    let d = copy("forged");
+    let mpath = d.join("manifest.json");
+    let mut m = json(&mpath);
+    m["table_sha256"] = "0".repeat(64).into();
+    std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
     fails(
         &["decompress", s(&d), "--out", s(&out)],
         &["restored table's checksum"],
