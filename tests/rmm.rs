@@ -94,6 +94,25 @@ print(b[len(b) // 2])
     assert!(root
         .join("anomaly/sensitivity/without_qcd/model/model.bpk")
         .is_file());
+    // The compared beta-VAE beside the nominal AE, with its KL and sum scores.
+    let models = &s["models"];
+    assert_eq!(
+        models["nominal"]["reconstruction"]["zprime"],
+        s["rocs"][0]["auc"]
+    );
+    for score in ["reconstruction", "kl", "sum"] {
+        let auc = models["beta_vae"][score]["zprime"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&auc), "{score}: {auc}");
+    }
+    let html = std::fs::read_to_string(root.join("anomaly/report/index.html")).unwrap();
+    for needle in [
+        "Models side by side",
+        "beta_vae (kl)",
+        "Sensitivity checks",
+        "left out",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
 }
 
 /// Dark Machines CSV samples: weights from the files, and the figures of

@@ -30,6 +30,23 @@ pub struct AnomalyOptions {
     /// Also retrain once per background process without it (the
     /// leave-one-out sensitivity check; one extra training each).
     pub leave_one_out: bool,
+    /// More models trained on the same events, their AUCs reported beside
+    /// the nominal one's (`summary.json`'s `models`).
+    pub compare: Vec<CompareModel>,
+}
+
+/// One more model of the comparison: the nominal training with another
+/// network (and optionally another loss).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareModel {
+    /// Its name in the report (unique, not `nominal`).
+    pub name: String,
+    /// The network.
+    pub model: hepae_train::config::ModelConfig,
+    /// The loss; default the nominal training's.
+    #[serde(default)]
+    pub loss: Option<hepae_train::config::LossConfig>,
 }
 
 impl Default for AnomalyOptions {
@@ -41,6 +58,7 @@ impl Default for AnomalyOptions {
             score: crate::score::ScoreKind::Reconstruction,
             weighted_loss: true,
             leave_one_out: false,
+            compare: Vec::new(),
         }
     }
 }
@@ -103,6 +121,10 @@ pub struct AnomalySummary {
     /// left out of training.
     #[serde(default)]
     pub sensitivity: crate::sensitivity::Sensitivity,
+    /// Per model (`nominal` and each of `anomaly.compare`), the AUC of each
+    /// signal by every score the model has.
+    #[serde(default)]
+    pub models: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>,
 }
 
 /// AUC and ROC points of weighted scores (ties counted half).
@@ -158,6 +180,7 @@ pub fn run(
         )
         .into());
     }
+    check_compare(&opts.compare)?;
     let ev = Events::of(table, opts)?;
     let m = hepae_table::from_batch(table, &ev.features)?;
     // Seeded split of the background.
@@ -190,6 +213,22 @@ pub fn run(
     summary.weighted_loss = weighted;
     summary.auc_by_score =
         crate::score::aucs_by_score(&scores, &ev.signal, &ev.process, &ev.weights, &test);
+    summary
+        .models
+        .insert("nominal".into(), summary.auc_by_score.clone());
+    for c in &opts.compare {
+        let mut cfg = train_cfg.clone();
+        cfg.model = c.model.clone();
+        if let Some(l) = &c.loss {
+            cfg.loss = l.clone();
+        }
+        let dir = out.join("models").join(&c.name).join("model");
+        let w = weighted.then(|| train_rows.iter().map(|&i| ev.weights[i]).collect());
+        train_on(&m, &train_rows, w, &ev.features, &cfg, &dir)?;
+        let s = crate::score::scores(&m, &dir)?;
+        let aucs = crate::score::aucs_by_score(&s, &ev.signal, &ev.process, &ev.weights, &test);
+        summary.models.insert(c.name.clone(), aucs);
+    }
     let test_rows: Vec<usize> = (0..m.rows).filter(|&i| test[i]).collect();
     summary.sensitivity = crate::sensitivity::Sensitivity {
         pt_scaled: crate::sensitivity::pt_scaled(&summary.rocs),
@@ -323,6 +362,24 @@ impl Events {
             met: met_gev(table),
         })
     }
+}
+
+/// Names of the compared models: present, unique, not `nominal`.
+fn check_compare(models: &[CompareModel]) -> crate::Result<()> {
+    for (i, c) in models.iter().enumerate() {
+        let bad = c.name.is_empty()
+            || c.name == "nominal"
+            || c.name.contains(['/', '\\'])
+            || models[..i].iter().any(|d| d.name == c.name);
+        if bad {
+            return Err(format!(
+                "anomaly.compare[{i}].name: '{}' must be a unique, non-empty name other than 'nominal', without slashes",
+                c.name
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// The `q_...` columns of an RMM table, by name without the prefix.
@@ -474,6 +531,7 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
         weighted_loss: false,
         sr_plots: Vec::new(),
         sensitivity: Default::default(),
+        models: BTreeMap::new(),
     }
 }
 

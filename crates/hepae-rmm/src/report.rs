@@ -86,7 +86,34 @@ fn markdown(s: &AnomalySummary) -> String {
             }
         }
     }
-    md + &sensitivity(&s.sensitivity)
+    md + &models(s) + &sensitivity(&s.sensitivity)
+}
+
+/// AUC per signal of every model and score, side by side.
+fn models(s: &AnomalySummary) -> String {
+    if s.models.len() < 2 {
+        return String::new();
+    }
+    let mut cols: Vec<(&String, &String)> = Vec::new();
+    for (m, by_score) in &s.models {
+        cols.extend(by_score.keys().map(|k| (m, k)));
+    }
+    let mut md = String::from("\n## Models side by side (AUC)\n\n| signal |");
+    for (m, k) in &cols {
+        let _ = write!(md, " {m} ({k}) |");
+    }
+    md += "\n|---|";
+    md += &"---|".repeat(cols.len());
+    md.push('\n');
+    for r in &s.rocs {
+        let _ = write!(md, "| {} |", r.signal);
+        for (m, k) in &cols {
+            let v = s.models[*m][*k].get(&r.signal).copied().unwrap_or(f64::NAN);
+            let _ = write!(md, " {v:.4} |");
+        }
+        md.push('\n');
+    }
+    md
 }
 
 /// The sensitivity sections (only the checks that ran).
@@ -101,12 +128,12 @@ fn sensitivity(s: &crate::sensitivity::Sensitivity) -> String {
     if let Some(sh) = &s.shuffled {
         let _ = write!(
             md,
-            "\nHeld-out background with each event's matrix cells shuffled: mean score {:.4e} -> {:.4e}; AUC of the shuffled events against the originals {:.4} (0.5 would mean the score ignores the matrix structure).\n",
-            sh.mean_score, sh.mean_shuffled, sh.auc
+            "\nHeld-out background with each event's matrix cells shuffled: median score {:.4e} -> {:.4e}; AUC of the shuffled events against the originals {:.4} (0.5 would mean the score ignores the matrix structure).\n",
+            sh.median_score, sh.median_shuffled, sh.auc
         );
     }
     if !s.left_out.is_empty() {
-        md += "\nOne background process left out of training: its held-out events should score higher than the rest of the held-out background.\n\n| process | mean score / rest, nominal | mean score / rest, left out | AUC vs rest, left out |\n|---|---|---|---|\n";
+        md += "\nOne background process left out of training: its held-out events should score higher than the rest of the held-out background.\n\n| process | median score / rest, nominal | median score / rest, left out | AUC vs rest, left out |\n|---|---|---|---|\n";
         for l in &s.left_out {
             let _ = writeln!(
                 md,

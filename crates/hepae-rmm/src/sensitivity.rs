@@ -27,10 +27,10 @@ pub struct PtScaled {
 /// event's matrix cells.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shuffled {
-    /// Mean score of the held-out background events.
-    pub mean_score: f64,
-    /// Mean score of the same events with their cells shuffled.
-    pub mean_shuffled: f64,
+    /// Median score of the held-out background events.
+    pub median_score: f64,
+    /// Median score of the same events with their cells shuffled.
+    pub median_shuffled: f64,
     /// AUC of the shuffled events' scores against the originals' (0.5: no
     /// change in the distribution).
     pub auc: f64,
@@ -41,8 +41,9 @@ pub struct Shuffled {
 pub struct LeftOut {
     /// The process.
     pub process: String,
-    /// Its held-out events' mean score over the other held-out background's,
-    /// with the nominal model.
+    /// Its held-out events' (weighted) median score over the other held-out
+    /// background's, with the nominal model (medians: a few events far out
+    /// would rule a mean).
     pub ratio_nominal: f64,
     /// The same ratio with the model trained without it.
     pub ratio_left_out: f64,
@@ -127,17 +128,32 @@ pub fn shuffled(
     let sm = shuffled_rows(m, test, seed);
     let after = crate::score::scores(&sm, model_dir)?.chosen(kind)?;
     let before: Vec<f64> = test.iter().map(|&i| score[i]).collect();
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let unit = |v: &[f64]| v.iter().map(|&s| (s, 1.0)).collect::<Vec<_>>();
     Ok(Shuffled {
-        mean_score: mean(&before),
-        mean_shuffled: mean(&after),
+        median_score: weighted_median(&unit(&before)),
+        median_shuffled: weighted_median(&unit(&after)),
         auc: roc(&unit(&before), &unit(&after)).0,
     })
 }
 
-/// Mean score of the held-out events of `process` over the other held-out
-/// background's, and the AUC of the first against the second.
+/// The score below which half the weight lies.
+fn weighted_median(v: &[(f64, f64)]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let half = v.iter().map(|x| x.1).sum::<f64>() / 2.0;
+    let mut acc = 0.0;
+    for (s, w) in &v {
+        acc += w;
+        if acc >= half {
+            return *s;
+        }
+    }
+    f64::NAN
+}
+
+/// Median score of the held-out events of `process` over the other
+/// held-out background's (weighted), and the AUC of the first against the
+/// second.
 pub fn process_vs_rest(
     score: &[f64],
     process: &[String],
@@ -152,11 +168,10 @@ pub fn process_vs_rest(
             .collect()
     };
     let (p, rest) = (pick(true), pick(false));
-    let mean = |v: &[(f64, f64)]| {
-        let w: f64 = v.iter().map(|x| x.1).sum();
-        v.iter().map(|x| x.0 * x.1).sum::<f64>() / w
-    };
-    (mean(&p) / mean(&rest), roc(&rest, &p).0)
+    (
+        weighted_median(&p) / weighted_median(&rest),
+        roc(&rest, &p).0,
+    )
 }
 
 /// Per background process with events in training and among the held-out
@@ -249,10 +264,11 @@ mod tests {
 
     #[test]
     fn a_process_that_scores_higher_has_ratio_and_auc_above_one_half() {
-        let score = [1.0, 1.0, 3.0, 3.0, 9.0];
-        let process: Vec<String> = ["a", "a", "b", "b", "b"].map(String::from).to_vec();
-        let test = [true, true, true, true, false];
-        let (ratio, auc) = process_vs_rest(&score, &process, &test, &[1.0; 5], "b");
+        let score = [1.0, 1.0, 3.0, 3.0, 9.0, 300.0];
+        let process: Vec<String> = ["a", "a", "b", "b", "b", "b"].map(String::from).to_vec();
+        let test = [true, true, true, true, false, true];
+        // b: 3, 3, 300 (median 3) against a's 1, 1; AUC 1.
+        let (ratio, auc) = process_vs_rest(&score, &process, &test, &[1.0; 6], "b");
         assert_eq!((ratio, auc), (3.0, 1.0));
     }
 }

@@ -34,6 +34,10 @@ pub struct Block {
     pub values: Vec<Vec<f64>>,
     /// Residual size bucket of the column coded last, per row.
     bucket: Vec<u8>,
+    /// Features of decoded columns already computed for this block (they
+    /// never change once their columns are decoded; several predictors
+    /// often read the same log2 |pt|).
+    cache: std::collections::HashMap<Feature, std::sync::Arc<Vec<f64>>>,
 }
 
 impl Block {
@@ -44,6 +48,7 @@ impl Block {
             first,
             values: vec![Vec::new(); columns],
             bucket: vec![0; n],
+            cache: Default::default(),
         }
     }
 
@@ -58,16 +63,22 @@ impl Block {
 
     /// Per term of `c`'s predictor, the feature's value in every row when
     /// it does not depend on `c` itself (computed once, not per row).
-    fn precomputed(&self, c: &CodedColumn) -> Vec<Option<Vec<f64>>> {
+    fn precomputed(&mut self, c: &CodedColumn) -> Vec<Option<std::sync::Arc<Vec<f64>>>> {
         let own =
             |f: &Feature| matches!(f, Feature::Prev(j) | Feature::LogPrev(j) if *j == c.index);
-        c.predictor
-            .terms
-            .iter()
-            .map(|(f, _)| {
-                (!own(f)).then(|| (0..self.first.len()).map(|i| self.feature(*f, i)).collect())
-            })
-            .collect()
+        let mut out = Vec::with_capacity(c.predictor.terms.len());
+        for (f, _) in &c.predictor.terms {
+            if own(f) {
+                out.push(None);
+                continue;
+            }
+            if !self.cache.contains_key(f) {
+                let v: Vec<f64> = (0..self.first.len()).map(|i| self.feature(*f, i)).collect();
+                self.cache.insert(*f, std::sync::Arc::new(v));
+            }
+            out.push(self.cache.get(f).cloned());
+        }
+        out
     }
 
     #[allow(clippy::needless_range_loop)]
