@@ -271,10 +271,12 @@ pub fn run(
         process: &ev.process,
         signal: &ev.signal,
     };
-    crate::plots::score_plot(out, &score, &stack, &eval)?;
+    // The pT-scaled signal copies are for the sensitivity table only.
+    let shown = |i: usize| eval(i) && !ev.process[i].contains(crate::sensitivity::PT_SCALED);
+    crate::plots::score_plot(out, &score, &stack, &shown)?;
     crate::plots::roc_plot(out, &summary.rocs)?;
     if let Some(sr1) = summary.signal_regions.first() {
-        let in_sr1 = |i: usize| eval(i) && score[i] > sr1.threshold;
+        let in_sr1 = |i: usize| shown(i) && score[i] > sr1.threshold;
         summary.sr_plots = crate::plots::region_plots(
             out,
             &ev.carried,

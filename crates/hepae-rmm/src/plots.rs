@@ -73,6 +73,8 @@ impl Stack<'_> {
         let overlaid: Vec<(String, Vec<f64>)> = signals
             .iter()
             .map(|name| (format!("{name} (signal)"), counts(name)))
+            // Signals with no included event stay out of the legend.
+            .filter(|(_, c)| c.iter().any(|v| *v != 0.0))
             .collect();
         let mut series: Vec<HistSeries> = stacks
             .iter()
@@ -167,13 +169,12 @@ pub fn region_plots(
             .filter(|&i| in_sr(i) && values[i].is_finite())
             .map(|i| values[i])
             .fold(0.0, f64::min);
-        let (title, x_label) = (
-            format!("{name} in {region}: SM stacked, signal overlaid"),
-            name,
-        );
+        let title = format!("{name} in {region}: SM stacked, signal overlaid");
+        let unit = if name.starts_with("n_") { "" } else { " (GeV)" };
+        let x_label = format!("{name}{unit}");
         let p = StackedPlot {
             title: &title,
-            x_label,
+            x_label: &x_label,
             lo,
             hi: if hi > lo { hi } else { lo + 1.0 },
             bins: 30,
