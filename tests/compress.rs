@@ -107,17 +107,7 @@ fn f32s(b: &RecordBatch, c: &str) -> Vec<f32> {
 fn compress(name: &str, extra: &[&str]) -> PathBuf {
     let p = prepared();
     let art = p.dir.join(name);
-    let mut args = vec![
-        "compress",
-        "--data",
-        s(&p.jets),
-        "--model",
-        s(&p.model),
-        "--out",
-        s(&art),
-    ];
-    args.extend(extra);
-    ok(&args);
+    ok(&compress_args(s(&p.jets), s(&p.model), s(&art), extra));
     art
 }
 

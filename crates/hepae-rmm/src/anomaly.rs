@@ -2,7 +2,7 @@
 //! every event by its reconstruction MSE (normalised features), ROC and AUC
 //! of each signal against the held-out background, signal-region counts.
 
-use arrow_array::cast::AsArray;
+use crate::events::Events;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,9 @@ pub struct SignalRegion {
     pub counts: BTreeMap<String, f64>,
 }
 
+/// AUC of each signal by score kind: `{score: {signal: auc}}`.
+pub type AucsByScore = BTreeMap<String, BTreeMap<String, f64>>;
+
 /// `summary.json` of the stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnomalySummary {
@@ -124,7 +127,7 @@ pub struct AnomalySummary {
     /// Per model (`nominal` and each of `anomaly.compare`), the AUC of each
     /// signal by every score the model has.
     #[serde(default)]
-    pub models: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>,
+    pub models: BTreeMap<String, AucsByScore>,
 }
 
 /// AUC and ROC points of weighted scores (ties counted half).
@@ -170,6 +173,40 @@ pub fn run(
     opts: &AnomalyOptions,
     out: &Path,
 ) -> crate::Result<AnomalySummary> {
+    check_options(train_cfg, opts)?;
+    let ev = Events::of(table, opts)?;
+    let m = hepae_table::from_batch(table, &ev.features)?;
+    let test = held_out(&ev, opts);
+    let fit = Fit {
+        m: &m,
+        ev: &ev,
+        rows: (0..m.rows).filter(|&i| !ev.signal[i] && !test[i]).collect(),
+        weighted: opts.weighted_loss && ev.weighted,
+    };
+    if fit.rows.is_empty() {
+        return Err("no background events to train on".into());
+    }
+    let model_dir = out.join("model");
+    fit.train(train_cfg, &fit.rows, &model_dir)?;
+    let scores = crate::score::scores(&m, &model_dir)?;
+    let score = scores.chosen(opts.score)?;
+    let mut summary = summarise(&ev, &score, &test, fit.rows.len());
+    summary.score = opts.score;
+    summary.weighted_loss = fit.weighted;
+    summary.auc_by_score =
+        crate::score::aucs_by_score(&scores, &ev.signal, &ev.process, &ev.weights, &test);
+    summary.models = compare_models(&fit, &test, train_cfg, opts, out, &summary.auc_by_score)?;
+    summary.sensitivity = sensitivity(&fit, &test, &score, train_cfg, opts, out, &summary.rocs)?;
+    write_scores(table, &ev, &test, &score, &out.join("scores.parquet"))?;
+    crate::merit::plots(out, &summary.merits, &summary.rocs)?;
+    summary.sr_plots = draw(out, &ev, &test, &score, &summary)?;
+    hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
+    crate::report::write(out, &summary)?;
+    Ok(summary)
+}
+
+/// A KL or sum score needs a VAE; compared models need proper names.
+fn check_options(train_cfg: &hepae_train::TrainConfig, opts: &AnomalyOptions) -> crate::Result<()> {
     if opts.score != crate::score::ScoreKind::Reconstruction
         && !train_cfg.model.kind.is_variational()
     {
@@ -180,42 +217,57 @@ pub fn run(
         )
         .into());
     }
-    check_compare(&opts.compare)?;
-    let ev = Events::of(table, opts)?;
-    let m = hepae_table::from_batch(table, &ev.features)?;
-    // Seeded split of the background.
-    let test: Vec<bool> = (0..m.rows)
+    check_compare(&opts.compare)
+}
+
+/// The seeded held-out part of the background.
+fn held_out(ev: &Events, opts: &AnomalyOptions) -> Vec<bool> {
+    (0..ev.signal.len())
         .map(|i| {
             !ev.signal[i]
                 && (hepae_train::mix(opts.seed, i as u64) as f64 / u64::MAX as f64)
                     < opts.test_fraction
         })
-        .collect();
-    let train_rows: Vec<usize> = (0..m.rows).filter(|&i| !ev.signal[i] && !test[i]).collect();
-    if train_rows.is_empty() {
-        return Err("no background events to train on".into());
+        .collect()
+}
+
+/// What every training of the stage shares: the features, the events and
+/// whether the loss is weighted.
+struct Fit<'a> {
+    m: &'a hepae_table::Matrix,
+    ev: &'a Events,
+    /// The nominal training rows.
+    rows: Vec<usize>,
+    weighted: bool,
+}
+
+impl Fit<'_> {
+    /// Trains `cfg` on `rows` into `dir`.
+    fn train(
+        &self,
+        cfg: &hepae_train::TrainConfig,
+        rows: &[usize],
+        dir: &Path,
+    ) -> crate::Result<()> {
+        let w = self
+            .weighted
+            .then(|| rows.iter().map(|&i| self.ev.weights[i]).collect());
+        train_on(self.m, rows, w, &self.ev.features, cfg, dir)
     }
-    let model_dir = out.join("model");
-    let weighted = opts.weighted_loss && ev.weighted;
-    let weights = weighted.then(|| train_rows.iter().map(|&i| ev.weights[i]).collect());
-    train_on(
-        &m,
-        &train_rows,
-        weights,
-        &ev.features,
-        train_cfg,
-        &model_dir,
-    )?;
-    let scores = crate::score::scores(&m, &model_dir)?;
-    let score = scores.chosen(opts.score)?;
-    let mut summary = summarise(&ev, &score, &test, train_rows.len());
-    summary.score = opts.score;
-    summary.weighted_loss = weighted;
-    summary.auc_by_score =
-        crate::score::aucs_by_score(&scores, &ev.signal, &ev.process, &ev.weights, &test);
-    summary
-        .models
-        .insert("nominal".into(), summary.auc_by_score.clone());
+}
+
+/// The nominal model's AUCs and those of each compared model, trained on
+/// the same rows (`out/models/NAME/model`).
+fn compare_models(
+    fit: &Fit,
+    test: &[bool],
+    train_cfg: &hepae_train::TrainConfig,
+    opts: &AnomalyOptions,
+    out: &Path,
+    nominal: &AucsByScore,
+) -> crate::Result<BTreeMap<String, AucsByScore>> {
+    let ev = fit.ev;
+    let mut models = BTreeMap::from([("nominal".to_string(), nominal.clone())]);
     for c in &opts.compare {
         let mut cfg = train_cfg.clone();
         cfg.model = c.model.clone();
@@ -223,147 +275,84 @@ pub fn run(
             cfg.loss = l.clone();
         }
         let dir = out.join("models").join(&c.name).join("model");
-        let w = weighted.then(|| train_rows.iter().map(|&i| ev.weights[i]).collect());
-        train_on(&m, &train_rows, w, &ev.features, &cfg, &dir)?;
-        let s = crate::score::scores(&m, &dir)?;
-        let aucs = crate::score::aucs_by_score(&s, &ev.signal, &ev.process, &ev.weights, &test);
-        summary.models.insert(c.name.clone(), aucs);
+        fit.train(&cfg, &fit.rows, &dir)?;
+        let s = crate::score::scores(fit.m, &dir)?;
+        let aucs = crate::score::aucs_by_score(&s, &ev.signal, &ev.process, &ev.weights, test);
+        models.insert(c.name.clone(), aucs);
     }
-    let test_rows: Vec<usize> = (0..m.rows).filter(|&i| test[i]).collect();
-    summary.sensitivity = crate::sensitivity::Sensitivity {
-        pt_scaled: crate::sensitivity::pt_scaled(&summary.rocs),
-        shuffled: Some(crate::sensitivity::shuffled(
-            &m, &test_rows, &score, &model_dir, opts.score, opts.seed,
-        )?),
-        left_out: if opts.leave_one_out {
-            let train = |rows: &[usize], dir: &Path| {
-                let w = weighted.then(|| rows.iter().map(|&i| ev.weights[i]).collect());
-                train_on(&m, rows, w, &ev.features, train_cfg, dir)
-            };
-            crate::sensitivity::left_out(
-                &m,
-                &train_rows,
-                &test,
-                (&ev.process, &ev.weights),
-                &score,
-                opts.score,
-                &out.join("sensitivity"),
-                &train,
-            )?
-        } else {
-            Vec::new()
-        },
+    Ok(models)
+}
+
+/// The sensitivity checks: pT-scaled signals (from the ROCs), shuffled
+/// cells, and the leave-one-out trainings when asked for.
+#[allow(clippy::too_many_arguments)]
+fn sensitivity(
+    fit: &Fit,
+    test: &[bool],
+    score: &[f64],
+    train_cfg: &hepae_train::TrainConfig,
+    opts: &AnomalyOptions,
+    out: &Path,
+    rocs: &[Roc],
+) -> crate::Result<crate::sensitivity::Sensitivity> {
+    let model_dir = out.join("model");
+    let test_rows: Vec<usize> = (0..test.len()).filter(|&i| test[i]).collect();
+    let shuffled =
+        crate::sensitivity::shuffled(fit.m, &test_rows, score, &model_dir, opts.score, opts.seed)?;
+    let left_out = if opts.leave_one_out {
+        let train = |rows: &[usize], dir: &Path| fit.train(train_cfg, rows, dir);
+        crate::sensitivity::left_out(
+            fit.m,
+            &fit.rows,
+            test,
+            (&fit.ev.process, &fit.ev.weights),
+            score,
+            opts.score,
+            &out.join("sensitivity"),
+            &train,
+        )?
+    } else {
+        Vec::new()
     };
-    let split: Vec<&str> = (0..m.rows)
-        .map(|i| match (ev.signal[i], test[i]) {
-            (true, _) => "signal",
-            (false, true) => "test",
-            (false, false) => "train",
-        })
-        .collect();
-    write_scores(table, &ev, &split, &score, &out.join("scores.parquet"))?;
-    hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
-    crate::merit::plots(out, &summary.merits, &summary.rocs)?;
-    // Evaluation set: held-out background and every signal event.
-    let eval = |i: usize| ev.signal[i] || test[i];
+    Ok(crate::sensitivity::Sensitivity {
+        pt_scaled: crate::sensitivity::pt_scaled(rocs),
+        shuffled: Some(shuffled),
+        left_out,
+    })
+}
+
+/// The score, ROC and SR1 quantity plots; returns the SR1 plots' names.
+fn draw(
+    out: &Path,
+    ev: &Events,
+    test: &[bool],
+    score: &[f64],
+    summary: &AnomalySummary,
+) -> crate::Result<Vec<String>> {
     let stack = crate::plots::Stack {
         weight: &ev.weights,
         process: &ev.process,
         signal: &ev.signal,
     };
-    // The pT-scaled signal copies are for the sensitivity table only.
-    let shown = |i: usize| eval(i) && !ev.process[i].contains(crate::sensitivity::PT_SCALED);
-    crate::plots::score_plot(out, &score, &stack, &shown)?;
+    // Held-out background and every signal event, but the pT-scaled signal
+    // copies, which are for the sensitivity table only.
+    let shown = |i: usize| {
+        (ev.signal[i] || test[i]) && !ev.process[i].contains(crate::sensitivity::PT_SCALED)
+    };
+    crate::plots::score_plot(out, score, &stack, &shown)?;
     crate::plots::roc_plot(out, &summary.rocs)?;
-    if let Some(sr1) = summary.signal_regions.first() {
-        let in_sr1 = |i: usize| shown(i) && score[i] > sr1.threshold;
-        summary.sr_plots = crate::plots::region_plots(
-            out,
-            &ev.carried,
-            &stack,
-            &in_sr1,
-            summary.background_scale,
-            "SR1 (score > median x 1.2)",
-        )?;
-        hepae_table::write_json_atomic(&summary, &out.join("summary.json"))?;
-    }
-    crate::report::write(out, &summary)?;
-    Ok(summary)
-}
-
-/// Per-event labels of an RMM table and the names of its feature columns.
-struct Events {
-    features: Vec<String>,
-    process: Vec<String>,
-    signal: Vec<bool>,
-    weights: Vec<f64>,
-    /// Whether the table has event weights (else every weight is 1).
-    weighted: bool,
-    /// Event quantities carried beside the cells (`q_...` columns).
-    carried: Vec<(String, Vec<f64>)>,
-    /// MET in GeV, from the `met` cell and the table's sqrt(s) (RMM tables).
-    met: Option<Vec<f64>>,
-}
-
-/// MET in GeV of an RMM table: its `met` cell (MET / sqrt(s)) times the
-/// sqrt(s) recorded in the `hepae.rmm` metadata.
-fn met_gev(table: &RecordBatch) -> Option<Vec<f64>> {
-    let schema = table.schema();
-    let cfg: crate::RmmConfig = serde_json::from_str(schema.metadata().get("hepae.rmm")?).ok()?;
-    let met = hepae_table::numeric_f64(table.column_by_name("met")?)?;
-    Some(met.into_iter().map(|m| m * cfg.sqrt_s).collect())
-}
-
-impl Events {
-    fn of(table: &RecordBatch, opts: &AnomalyOptions) -> crate::Result<Events> {
-        let meta_cols = ["event", "process", "is_signal", "file_index", "weight"];
-        let features: Vec<String> = table
-            .schema()
-            .fields()
-            .iter()
-            .filter(|f| {
-                !meta_cols.contains(&f.name().as_str())
-                    && !f.name().starts_with(crate::select::CARRIED_PREFIX)
-                    && Some(f.name()) != opts.weight_column.as_ref()
-            })
-            .filter(|f| f.data_type().is_numeric())
-            .map(|f| f.name().clone())
-            .collect();
-        let process: Vec<String> = table
-            .column_by_name("process")
-            .ok_or("table has no 'process' column")?
-            .as_string::<i32>()
-            .iter()
-            .map(|s| s.unwrap_or("").to_string())
-            .collect();
-        let signal: Vec<bool> = table
-            .column_by_name("is_signal")
-            .ok_or("table has no 'is_signal' column")?
-            .as_boolean()
-            .iter()
-            .map(|b| b.unwrap_or(false))
-            .collect();
-        let column = opts
-            .weight_column
-            .clone()
-            .or_else(|| table.column_by_name("weight").map(|_| "weight".to_string()));
-        let weights: Vec<f64> = match &column {
-            Some(c) => {
-                let m = hepae_table::from_batch(table, std::slice::from_ref(c))?;
-                m.values.iter().map(|v| *v as f64).collect()
-            }
-            None => vec![1.0; table.num_rows()],
-        };
-        Ok(Events {
-            features,
-            process,
-            signal,
-            weights,
-            weighted: column.is_some(),
-            carried: carried(table),
-            met: met_gev(table),
-        })
-    }
+    let Some(sr1) = summary.signal_regions.first() else {
+        return Ok(Vec::new());
+    };
+    let in_sr1 = |i: usize| shown(i) && score[i] > sr1.threshold;
+    Ok(crate::plots::region_plots(
+        out,
+        &ev.carried,
+        &stack,
+        &in_sr1,
+        summary.background_scale,
+        "SR1 (score > median x 1.2)",
+    )?)
 }
 
 /// Names of the compared models: present, unique, not `nominal`.
@@ -382,20 +371,6 @@ fn check_compare(models: &[CompareModel]) -> crate::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The `q_...` columns of an RMM table, by name without the prefix.
-fn carried(table: &RecordBatch) -> Vec<(String, Vec<f64>)> {
-    let schema = table.schema();
-    schema
-        .fields()
-        .iter()
-        .filter_map(|f| {
-            let name = f.name().strip_prefix(crate::select::CARRIED_PREFIX)?;
-            let v = hepae_table::numeric_f64(table.column_by_name(f.name())?)?;
-            Some((name.to_string(), v))
-        })
-        .collect()
 }
 
 /// Trains the autoencoder on the given rows of `m`.
@@ -541,10 +516,17 @@ fn summarise(ev: &Events, score: &[f64], test: &[bool], train_events: usize) -> 
 fn write_scores(
     table: &RecordBatch,
     ev: &Events,
-    split: &[&str],
+    test: &[bool],
     score: &[f64],
     path: &Path,
 ) -> crate::Result<()> {
+    let split: Vec<&str> = (0..score.len())
+        .map(|i| match (ev.signal[i], test[i]) {
+            (true, _) => "signal",
+            (false, true) => "test",
+            (false, false) => "train",
+        })
+        .collect();
     let event = table
         .column_by_name("event")
         .cloned()
@@ -562,7 +544,7 @@ fn write_scores(
             event,
             Arc::new(StringArray::from(ev.process.clone())) as ArrayRef,
             Arc::new(BooleanArray::from(ev.signal.clone())),
-            Arc::new(StringArray::from(split.to_vec())),
+            Arc::new(StringArray::from(split)),
             Arc::new(Float64Array::from(ev.weights.clone())),
             Arc::new(Float64Array::from(score.to_vec())),
         ],

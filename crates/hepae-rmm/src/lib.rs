@@ -7,6 +7,7 @@
 
 pub mod anomaly;
 mod error;
+mod events;
 pub mod merit;
 mod plots;
 mod report;

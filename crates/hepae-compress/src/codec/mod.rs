@@ -32,6 +32,7 @@ pub mod grid;
 mod labels;
 mod plan;
 pub mod predict;
+mod sampled;
 mod source;
 mod walk;
 
