@@ -12,7 +12,6 @@ use crate::quant::Bound;
 use crate::{dtype_name, CompressError, CompressOptions, Result};
 use arrow_array::RecordBatch;
 use hepae_table::LABEL_COLUMNS;
-use std::collections::HashMap;
 use std::path::Path;
 
 /// Largest residual alphabet.
