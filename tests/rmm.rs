@@ -115,6 +115,22 @@ print(b[len(b) // 2])
     }
 }
 
+/// `hepae rmm` of the shipped ttbar slice (background) and Z' slice (`signal`
+/// is its sample suffix, e.g. `:signal:weight=0.5`) with jets, b-jets,
+/// electrons and muons, and `extra` flags, into `out`.
+fn darkmachines_rmm(out: &Path, signal: &str, extra: &[&str]) -> std::process::Output {
+    let bkg = format!("{}:ttbar", data_file("darkmachines/ttbar_slice.csv"));
+    let sig = format!(
+        "{}:Zp_01{signal}",
+        data_file("darkmachines/Zp_01_slice.csv")
+    );
+    let mut args = vec!["rmm", "--sample", &bkg, "--sample", &sig];
+    args.extend(["--types", "jets,bjets,electrons,muons"]);
+    args.extend_from_slice(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    ok(&args)
+}
+
 /// Dark Machines CSV samples: weights from the files, and the figures of
 /// merit (weighted AUC, SIC at eps_B = 1e-2, s, b, Z, Z_A in SR1) against
 /// numpy on the written scores.
@@ -122,25 +138,18 @@ print(b[len(b) // 2])
 fn darkmachines_samples_give_weighted_figures_of_merit_that_numpy_confirms() {
     let dir = tempfile::tempdir().unwrap();
     let rmm = dir.path().join("rmm.parquet");
-    let bkg = format!("{}:ttbar", data_file("darkmachines/ttbar_slice.csv"));
-    let sig = format!("{}:Zp_01:signal", data_file("darkmachines/Zp_01_slice.csv"));
-    ok(&[
-        "rmm",
-        "--sample",
-        &bkg,
-        "--sample",
-        &sig,
-        "--types",
-        "jets,bjets,electrons,muons",
-        "--n",
-        "4",
-        "--quantities",
-        "met,ht,n_leptons",
-        "--pt-scales",
-        "3",
-        "--out",
-        rmm.to_str().unwrap(),
-    ]);
+    darkmachines_rmm(
+        &rmm,
+        ":signal",
+        &[
+            "--n",
+            "4",
+            "--quantities",
+            "met,ht,n_leptons",
+            "--pt-scales",
+            "3",
+        ],
+    );
     let t = hepae_table::read_parquet(&rmm).unwrap();
     // 4000 ttbar, 1000 Zp_01 and their 1000 copies at 3 x pT.
     assert_eq!(t.num_rows(), 6000);
@@ -263,28 +272,18 @@ print(json.dumps({"auc": auc, "eps_s": eps_s, "s": sv, "b": bv, "z": sv / np.sqr
 fn selections_vae_scores_and_their_errors() {
     let dir = tempfile::tempdir().unwrap();
     let rmm = dir.path().join("rmm.parquet");
-    let bkg = format!("{}:ttbar", data_file("darkmachines/ttbar_slice.csv"));
-    let sig = format!(
-        "{}:Zp_01:signal:weight=0.5",
-        data_file("darkmachines/Zp_01_slice.csv")
+    let r = darkmachines_rmm(
+        &rmm,
+        ":signal:weight=0.5",
+        &[
+            "--n",
+            "jets=4,bjets=2,electrons=2,muons=2",
+            "--select",
+            "n_leptons >= 1",
+            "--select",
+            "met > 30",
+        ],
     );
-    let r = ok(&[
-        "rmm",
-        "--sample",
-        &bkg,
-        "--sample",
-        &sig,
-        "--types",
-        "jets,bjets,electrons,muons",
-        "--n",
-        "jets=4,bjets=2,electrons=2,muons=2",
-        "--select",
-        "n_leptons >= 1",
-        "--select",
-        "met > 30",
-        "--out",
-        rmm.to_str().unwrap(),
-    ]);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(
         err.contains("cut flow ttbar: 4000 events") && err.contains("n_leptons >= 1"),
@@ -301,6 +300,7 @@ fn selections_vae_scores_and_their_errors() {
     );
     let kept = t.num_rows();
     assert!(kept > 500 && kept < 2500, "{kept} events pass");
+    let bkg = format!("{}:ttbar", data_file("darkmachines/ttbar_slice.csv"));
     let bad = hepae(&[
         "rmm",
         "--sample",

@@ -78,14 +78,7 @@ impl std::str::FromStr for Condition {
             .ok_or_else(|| {
                 format!("'{s}': expected QUANTITY OP NUMBER with OP one of >=, <=, >, <, ==, !=")
             })?;
-        let quantity = QUANTITIES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, q)| *q)
-            .ok_or_else(|| {
-                let names: Vec<&str> = QUANTITIES.iter().map(|(n, _)| *n).collect();
-                format!("'{s}': unknown quantity '{name}' ({})", names.join(", "))
-            })?;
+        let quantity = quantity_named(name).map_err(|e| format!("'{s}': {e}"))?;
         let value: f64 = value
             .parse()
             .ok()
@@ -111,17 +104,30 @@ pub fn parse_selection(
         .enumerate()
         .map(|(i, c)| {
             let cond: Condition = c.parse().map_err(|e| format!("{key}[{i}]: {e}"))?;
-            for t in cond.needs() {
-                if !types.contains(&t) {
-                    return Err(
-                        format!("{key}[{i}]: '{c}' needs {t:?} among the matrix types")
-                            .to_lowercase(),
-                    );
-                }
-            }
+            check_types(cond.quantity, types).map_err(|e| format!("{key}[{i}]: '{c}' {e}"))?;
             Ok(cond)
         })
         .collect()
+}
+
+/// The quantity called `name`, or an error listing the known names.
+fn quantity_named(name: &str) -> Result<Quantity, String> {
+    QUANTITIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, q)| *q)
+        .ok_or_else(|| {
+            let names: Vec<&str> = QUANTITIES.iter().map(|(n, _)| *n).collect();
+            format!("unknown quantity '{name}' ({})", names.join(", "))
+        })
+}
+
+/// An error when `q` reads an object type the matrix does not have.
+fn check_types(q: Quantity, types: &[ObjectType]) -> Result<(), String> {
+    match needs(q).into_iter().find(|t| !types.contains(t)) {
+        Some(t) => Err(format!("needs {t:?} among the matrix types").to_lowercase()),
+        None => Ok(()),
+    }
 }
 
 /// Object types quantity `q` reads.
@@ -151,33 +157,14 @@ pub fn parse_quantities(
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let q = QUANTITIES
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, q)| *q)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = QUANTITIES.iter().map(|(k, _)| *k).collect();
-                    format!(
-                        "{key}[{i}]: unknown quantity '{n}' (known: {})",
-                        known.join(", ")
-                    )
-                })?;
-            if let Some(t) = needs(q).into_iter().find(|t| !types.contains(t)) {
-                return Err(
-                    format!("{key}[{i}]: '{n}' needs {t:?} among the matrix types").to_lowercase(),
-                );
-            }
+            let q = quantity_named(n).map_err(|e| format!("{key}[{i}]: {e}"))?;
+            check_types(q, types).map_err(|e| format!("{key}[{i}]: '{n}' {e}"))?;
             Ok((format!("{CARRIED_PREFIX}{n}"), q))
         })
         .collect()
 }
 
 impl Condition {
-    /// Object types the quantity reads.
-    fn needs(&self) -> Vec<ObjectType> {
-        needs(self.quantity)
-    }
-
     /// Whether an event passes.
     pub fn pass(&self, met: f64, objects: &[Vec<Object>], types: &[ObjectType]) -> bool {
         let x = quantity(self.quantity, met, objects, types);

@@ -62,9 +62,8 @@ pub fn compress_struct_table(
     opts: &CompressOptions,
 ) -> Result<StructManifest> {
     crate::compress::check_replaceable(out)?;
-    let batch = batch.clone();
-    check_names(&batch, opts, data)?;
-    let (columns, coded) = encode::encode(&batch, opts, data)?;
+    check_names(batch, opts, data)?;
+    let (columns, coded) = encode::encode(batch, opts, data)?;
     let pass: Vec<usize> = (0..columns.len())
         .filter(|&i| columns[i].store == Store::Passthrough)
         .collect();

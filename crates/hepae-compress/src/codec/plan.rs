@@ -4,7 +4,7 @@
 
 use super::format::{CodedColumn, ColumnInfo, Store};
 use super::grid::{Code, Grid, POS, ZERO};
-use super::predict::{fit, Feature, Predictor, Sample};
+use super::predict::{fit, refit_intercept, Feature, Predictor, Sample};
 use super::sampled::{energy_candidates, sample, Sampled};
 use super::source::Raw;
 use super::walk::symbol;
@@ -290,22 +290,22 @@ fn best_predictor(coded: &[CodedColumn], k: usize, s: &Sampled, rows: f64) -> Co
     let c = &coded[k];
     let target = &s.values[&c.index];
     let sample = s.fits();
-    let cost = |b: f64, terms: usize| b * rows + 64.0 * terms as f64;
+    // The column comes in unfitted: its cost is that of no predictor.
     let mut best = c.clone();
-    let mut best_cost = cost(c.bits_per_row, 0);
+    let mut best_cost = cost(c, rows);
     let mut consider = |trial: CodedColumn| {
         let p = &trial.predictor;
         if !p.intercept.is_finite() || p.terms.iter().any(|t| !t.1.is_finite()) {
             return;
         }
-        let (bits, _) = sample_bits(&trial, s);
-        let t = cost(bits, trial.predictor.terms.len());
+        let trial = CodedColumn {
+            bits_per_row: sample_bits(&trial, s).0,
+            ..trial
+        };
+        let t = cost(&trial, rows);
         if t < best_cost {
             best_cost = t;
-            best = CodedColumn {
-                bits_per_row: bits,
-                ..trial
-            };
+            best = trial;
         }
     };
     // Value space.
@@ -371,15 +371,7 @@ fn whole_weights(p: &Predictor, s: &Sample, target: &[f64], w: &[f64]) -> Option
         }
     }
     q.intercept = 0.0;
-    let (mut num, mut den) = (0.0, 0.0);
-    for (i, v) in s.predictions(&q).into_iter().enumerate() {
-        let r = target[i] - v;
-        if r.is_finite() && w[i] > 0.0 {
-            num += w[i] * r;
-            den += w[i];
-        }
-    }
-    q.intercept = if den > 0.0 { num / den } else { 0.0 };
+    q.intercept = refit_intercept(s, target, w, &q);
     q.intercept.is_finite().then_some(q)
 }
 

@@ -117,17 +117,6 @@ pub struct Predictor {
     pub terms: Vec<(Feature, f64)>,
 }
 
-impl Predictor {
-    /// The prediction, with `get` giving each feature's value.
-    pub fn eval(&self, get: impl Fn(Feature) -> f64) -> f64 {
-        let mut v = self.intercept;
-        for &(f, w) in &self.terms {
-            v += w * get(f);
-        }
-        v
-    }
-}
-
 /// Sampled rows the fits see: every candidate feature's value per sample
 /// row, computed once (the fits read them many times).
 pub struct Sample<'a> {
@@ -329,15 +318,7 @@ fn snap(s: &Sample, target: &[f64], w: &[f64], mut p: Predictor) -> Predictor {
         }
     }
     p.terms.retain(|t| t.1 != 0.0);
-    let (mut num, mut den) = (0.0, 0.0);
-    for (i, v) in s.predictions(&p).into_iter().enumerate() {
-        let r = target[i] - (v - p.intercept);
-        if r.is_finite() && w[i] > 0.0 {
-            num += w[i] * r;
-            den += w[i];
-        }
-    }
-    p.intercept = if den > 0.0 { num / den } else { 0.0 };
+    p.intercept = refit_intercept(s, target, w, &p);
     if !p.intercept.is_finite() || p.terms.iter().any(|t| !t.1.is_finite()) {
         return Predictor::default();
     }
@@ -346,6 +327,24 @@ fn snap(s: &Sample, target: &[f64], w: &[f64], mut p: Predictor) -> Predictor {
         p.intercept = near;
     }
     p
+}
+
+/// The intercept that, with `p`'s terms, minimises the weighted squared
+/// error: the weighted mean of what the terms leave (0 with no weight).
+pub fn refit_intercept(s: &Sample, target: &[f64], w: &[f64], p: &Predictor) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for (i, v) in s.predictions(p).into_iter().enumerate() {
+        let r = target[i] - (v - p.intercept);
+        if r.is_finite() && w[i] > 0.0 {
+            num += w[i] * r;
+            den += w[i];
+        }
+    }
+    if den > 0.0 {
+        num / den
+    } else {
+        0.0
+    }
 }
 
 /// Solves `a x = b` (p x p) by Gaussian elimination with partial pivoting.

@@ -195,10 +195,8 @@ pub(super) fn energy_candidates(
     target: &[f64],
     s: &Sampled,
 ) -> Vec<Feature> {
-    let known: Vec<usize> = before.iter().map(|c| c.index).collect();
     let mut scored: Vec<(f64, Feature)> = energy_triples(before)
         .into_iter()
-        .filter(|f| matches!(f, Feature::Energy(a, b, c) if [a, b, c].iter().all(|j| known.contains(j))))
         .map(|f| (correlation(&s.features[&f], target).abs(), f))
         .filter(|(r, _)| r.is_finite())
         .collect();
