@@ -160,6 +160,11 @@ fn strict_yaml_errors_name_file_line_and_key() {
             vec!["nested.yaml", "line 1", "unknown field `hiden`"],
         ),
         (
+            "acts.yaml",
+            "train: {model: {hidden: [4, 2], activations: [tanh, relu, elu]}}\ningest: {inputs: [a.root], collection: Jet}\n",
+            vec!["acts.yaml", "train.model: activations lists 3 layers", "give 2 (mirrored) or 4"],
+        ),
+        (
             "ratio.yaml",
             "train: {}\ncompression_ratios: [0.5]\ningest: {inputs: [a.root], collection: Jet}\n",
             vec!["ratio.yaml", "compression_ratios: 0.5"],

@@ -104,8 +104,19 @@ print(b[len(b) // 2])
         let auc = models["beta_vae"][score]["zprime"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&auc), "{score}: {auc}");
     }
+    // Per-layer activations recorded with the model, its AUC beside the others.
+    let cfg = json(&root.join("anomaly/models/ae_tanh_sigmoid/model/config.json"));
+    let m = &cfg["config"]["model"];
+    assert_eq!(m["activations"], serde_json::json!(["tanh", "leaky_relu"]));
+    assert_eq!(
+        (m["output_activation"].as_str(), m["leaky_slope"].as_f64()),
+        (Some("sigmoid"), Some(0.2))
+    );
+    let auc = models["ae_tanh_sigmoid"]["reconstruction"]["zprime"].as_f64();
+    assert!(auc > Some(0.8), "{auc:?}");
     let html = std::fs::read_to_string(root.join("anomaly/report/index.html")).unwrap();
     for needle in [
+        "ae_tanh_sigmoid (reconstruction)",
         "Models side by side",
         "beta_vae (kl)",
         "Sensitivity checks",

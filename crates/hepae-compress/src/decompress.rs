@@ -124,10 +124,17 @@ fn load_decoder(dir: &Path, m: &Manifest) -> Result<Mlp> {
     let st_path = dir.join("model/model.safetensors");
     let tensors = read_safetensors(&st_path).map_err(|e| CompressError::Artifact(e.to_string()))?;
     let what = st_path.display().to_string();
+    let acts = m
+        .model
+        .train_config
+        .model
+        .layer_activations()
+        .map_err(|e| art(format!("manifest.json: model: {e}")))?;
     let decoder = Mlp::from_tensors(
         &tensors,
         &m.model.decoder_layers,
-        m.model.train_config.model.activation,
+        &acts.decoder_layers(),
+        acts.leaky_slope,
         &what,
     )?;
     let n = m.model.inputs.len();

@@ -155,16 +155,16 @@ fn write_model(tmp: &Path, p: &Parts) -> Result<()> {
             .map_err(|e| CompressError::io(&src, e))?;
     }
     let meta = &p.loaded.meta;
+    let acts = meta.config.model.layer_activations().map_err(|e| {
+        CompressError::Artifact(format!("{}: config model: {e}", p.model_dir.display()))
+    })?;
     let st_meta = HashMap::from([
         (
             "producer".to_string(),
             format!("hepae {}", env!("CARGO_PKG_VERSION")),
         ),
         ("kind".to_string(), json(&meta.config.model.kind)),
-        (
-            "activation".to_string(),
-            json(&meta.config.model.activation),
-        ),
+        ("activations".to_string(), json(&acts)),
         ("inputs".to_string(), json(&meta.columns)),
         (
             "layout".to_string(),

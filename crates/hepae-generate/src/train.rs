@@ -17,6 +17,7 @@ pub fn train_config(cfg: &GenerateConfig) -> TrainConfig {
             hidden: cfg.hidden.clone(),
             latent: cfg.latent,
             activation: cfg.activation,
+            ..ModelConfig::default()
         },
         loss: LossConfig {
             // Sum over features: the Gaussian log-likelihood's scale against the KL term.

@@ -49,23 +49,7 @@ impl std::str::FromStr for ModelKind {
     }
 }
 
-/// Negative slope of the LeakyReLU (PyTorch's and Baler's default).
-pub const LEAKY_SLOPE: f32 = 0.01;
-
-/// Hidden-layer activation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    /// LeakyReLU with slope 0.01 (Baler's default).
-    #[default]
-    LeakyRelu,
-    /// ReLU.
-    Relu,
-    /// tanh.
-    Tanh,
-    /// ELU (alpha 1).
-    Elu,
-}
+use crate::activation::{Activation, LayerActivations, LEAKY_SLOPE};
 
 /// Network shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,8 +61,28 @@ pub struct ModelConfig {
     pub hidden: Vec<usize>,
     /// Latent dimension z.
     pub latent: usize,
-    /// Hidden activation.
+    /// Activation of every hidden layer, unless `activations` lists them.
     pub activation: Activation,
+    /// Per hidden layer: the encoder's (the decoder mirrors them), or the
+    /// encoder's then the decoder's; empty = `activation` everywhere.
+    pub activations: Vec<Activation>,
+    /// Negative slope of every LeakyReLU.
+    pub leaky_slope: f32,
+    /// Activation of the output layer (`sigmoid` suits min-max inputs).
+    pub output_activation: Activation,
+}
+
+impl ModelConfig {
+    /// The activation after every layer, or why the configuration is wrong.
+    pub fn layer_activations(&self) -> Result<LayerActivations, String> {
+        LayerActivations::resolve(
+            self.hidden.len(),
+            self.activation,
+            &self.activations,
+            self.output_activation,
+            self.leaky_slope,
+        )
+    }
 }
 
 impl Default for ModelConfig {
@@ -88,6 +92,9 @@ impl Default for ModelConfig {
             hidden: vec![200, 100, 50],
             latent: 15,
             activation: Activation::LeakyRelu,
+            activations: Vec::new(),
+            leaky_slope: LEAKY_SLOPE,
+            output_activation: Activation::Identity,
         }
     }
 }

@@ -89,6 +89,7 @@ pub fn load_description(dir: &Path) -> Result<(ModelMeta, Normalizer)> {
     let d = ModelDir(dir.to_path_buf());
     let meta: ModelMeta = read_json(&d.config())?;
     let normalizer: Normalizer = read_json(&d.normalizer())?;
+    activations(&meta.config.model, &d.config().display().to_string())?;
     if normalizer.columns.len() != meta.columns.len() {
         return Err(ModelError::invalid(
             dir.display(),
@@ -131,7 +132,15 @@ impl Model {
         }
         let (mut enc, _) = layer_names(cfg.hidden.len());
         *enc.last_mut().expect("the latent layer") = "logvar".into();
-        Mlp::from_tensors(&self.tensors, &enc, cfg.activation, what).map(Some)
+        let acts = activations(cfg, what)?;
+        Mlp::from_tensors(
+            &self.tensors,
+            &enc,
+            &acts.encoder_layers(),
+            acts.leaky_slope,
+            what,
+        )
+        .map(Some)
     }
 
     /// The encoder and decoder as deterministic MLPs, checked against the
@@ -139,8 +148,10 @@ impl Model {
     pub fn networks(&self, what: &str) -> Result<(Mlp, Mlp)> {
         let cfg = &self.meta.config.model;
         let (enc, dec) = layer_names(cfg.hidden.len());
-        let encoder = Mlp::from_tensors(&self.tensors, &enc, cfg.activation, what)?;
-        let decoder = Mlp::from_tensors(&self.tensors, &dec, cfg.activation, what)?;
+        let acts = activations(cfg, what)?;
+        let slope = acts.leaky_slope;
+        let encoder = Mlp::from_tensors(&self.tensors, &enc, &acts.encoder_layers(), slope, what)?;
+        let decoder = Mlp::from_tensors(&self.tensors, &dec, &acts.decoder_layers(), slope, what)?;
         let n = self.meta.columns.len();
         if encoder.inputs() != n || decoder.outputs() != n {
             return Err(ModelError::invalid(
@@ -153,4 +164,10 @@ impl Model {
         }
         Ok((encoder, decoder))
     }
+}
+
+/// The layers' activations of `cfg`, its error naming `what`.
+fn activations(cfg: &crate::ModelConfig, what: &str) -> Result<crate::LayerActivations> {
+    cfg.layer_activations()
+        .map_err(|e| ModelError::invalid(what, format!("config model: {e}")))
 }

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod config;
 mod dir;
 mod error;
@@ -15,10 +16,8 @@ pub mod mlp;
 pub mod norm;
 mod tensors;
 
-pub use config::{
-    Activation, BackendKind, LossConfig, ModelConfig, ModelKind, Reconstruction, TrainConfig,
-    LEAKY_SLOPE,
-};
+pub use activation::{Activation, LayerActivations, LEAKY_SLOPE};
+pub use config::{BackendKind, LossConfig, ModelConfig, ModelKind, Reconstruction, TrainConfig};
 pub use dir::{layer_names, load, load_description, Model, ModelDir, ModelMeta};
 pub use error::{ModelError, Result};
 pub use mlp::Mlp;

@@ -7,7 +7,7 @@
 //! accumulated in a fixed order with separate IEEE multiply and add (Rust never
 //! contracts them into FMA), vectorised across outputs only.
 
-use crate::config::{Activation, LEAKY_SLOPE};
+use crate::activation::Activation;
 use crate::error::{ModelError, Result};
 use crate::tensors::NamedTensor;
 use rayon::prelude::*;
@@ -21,25 +21,38 @@ struct Dense {
     b: Vec<f32>,
 }
 
-/// A stack of dense layers with an activation after every layer but the last.
+/// A stack of dense layers, each followed by its activation.
 #[derive(Debug, Clone)]
 pub struct Mlp {
     layers: Vec<Dense>,
-    activation: Activation,
+    activations: Vec<Activation>,
+    leaky_slope: f32,
 }
 
 const BLOCK_ROWS: usize = 256;
 
 impl Mlp {
     /// Builds the network from exported tensors (`{name}.weight` `[out, in]`,
-    /// `{name}.bias` `[out]`) of the named layers, in order. `what` names the
-    /// source in errors.
+    /// `{name}.bias` `[out]`) of the named layers, in order, each followed
+    /// by its entry of `activations` (LeakyReLUs with `leaky_slope`). `what`
+    /// names the source in errors.
     pub fn from_tensors(
         tensors: &[NamedTensor],
         layers: &[String],
-        activation: Activation,
+        activations: &[Activation],
+        leaky_slope: f32,
         what: &str,
     ) -> Result<Mlp> {
+        if activations.len() != layers.len() {
+            return Err(ModelError::invalid(
+                what,
+                format!(
+                    "{} activations for {} layers",
+                    activations.len(),
+                    layers.len()
+                ),
+            ));
+        }
         let find = |n: &str| tensors.iter().find(|t| t.name == n);
         let mut out = Vec::new();
         for name in layers {
@@ -91,7 +104,8 @@ impl Mlp {
         }
         Ok(Mlp {
             layers: out,
-            activation,
+            activations: activations.to_vec(),
+            leaky_slope,
         })
     }
 
@@ -103,23 +117,6 @@ impl Mlp {
     /// Width of the output.
     pub fn outputs(&self) -> usize {
         self.layers.last().unwrap().outputs
-    }
-
-    fn act(&self, v: &mut [f32]) {
-        match self.activation {
-            Activation::LeakyRelu => v.iter_mut().for_each(|x| {
-                if *x < 0.0 {
-                    *x *= LEAKY_SLOPE
-                }
-            }),
-            Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
-            Activation::Tanh => v.iter_mut().for_each(|x| *x = x.tanh()),
-            Activation::Elu => v.iter_mut().for_each(|x| {
-                if *x < 0.0 {
-                    *x = x.exp_m1()
-                }
-            }),
-        }
     }
 
     /// Runs a row-major `rows x inputs()` matrix through the network.
@@ -154,8 +151,7 @@ impl Mlp {
     fn forward_block_fast(&self, x: &[f32], out: &mut [f32]) {
         let rows = x.len() / self.inputs();
         let mut cur = x.to_vec();
-        let last = self.layers.len() - 1;
-        for (k, l) in self.layers.iter().enumerate() {
+        for (l, act) in self.layers.iter().zip(&self.activations) {
             let mut next: Vec<f32> = Vec::with_capacity(rows * l.outputs);
             for _ in 0..rows {
                 next.extend_from_slice(&l.b);
@@ -185,9 +181,7 @@ impl Mlp {
                     gemm::Parallelism::None,
                 );
             }
-            if k != last {
-                self.act(&mut next);
-            }
+            act.apply(&mut next, self.leaky_slope);
             cur = next;
         }
         out.copy_from_slice(&cur);
@@ -196,8 +190,7 @@ impl Mlp {
     fn forward_block(&self, x: &[f32], out: &mut [f32]) {
         let rows = x.len() / self.inputs();
         let mut cur = x.to_vec();
-        let last = self.layers.len() - 1;
-        for (k, l) in self.layers.iter().enumerate() {
+        for (l, act) in self.layers.iter().zip(&self.activations) {
             let mut next = vec![0f32; rows * l.outputs];
             for r in 0..rows {
                 let h = &cur[r * l.inputs..(r + 1) * l.inputs];
@@ -210,9 +203,7 @@ impl Mlp {
                     }
                 }
             }
-            if k != last {
-                self.act(&mut next);
-            }
+            act.apply(&mut next, self.leaky_slope);
             cur = next;
         }
         out.copy_from_slice(&cur);
@@ -222,6 +213,7 @@ impl Mlp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Activation::*;
 
     fn t(name: &str, shape: Vec<usize>, data: Vec<f32>) -> NamedTensor {
         NamedTensor {
@@ -240,19 +232,22 @@ mod tests {
             t("b.weight", vec![1, 2], vec![2.0, 1.0]),
             t("b.bias", vec![1], vec![1.0]),
         ];
-        let m = Mlp::from_tensors(
-            &ts,
-            &["a".into(), "b".into()],
-            Activation::LeakyRelu,
-            "test",
-        )
-        .unwrap();
+        let names = ["a".to_string(), "b".to_string()];
+        let m = Mlp::from_tensors(&ts, &names, &[LeakyRelu, Identity], 0.01, "test").unwrap();
         // row (1, 1): a = (3, -1.5) -> leaky (3, -0.015) -> b = 2*3 - 0.015 + 1 = 6.985
         let y = m.forward(&[1.0, 1.0, 0.0, 0.0]);
         assert_eq!(y.len(), 2);
         assert!((y[0] - 6.985).abs() < 1e-6, "{}", y[0]);
         // row (0, 0): a = (0, 0.5) -> b = 0.5 + 1
         assert_eq!(y[1], 1.5);
+        // Slope 0.5 and a sigmoid output: a -> (3, -0.75), b = 6.25 -> 0.998073;
+        // the second row's 1.5 -> 0.817574.
+        let m = Mlp::from_tensors(&ts, &names, &[LeakyRelu, Sigmoid], 0.5, "test").unwrap();
+        let y = m.forward(&[1.0, 1.0, 0.0, 0.0]);
+        assert!((y[0] - 0.998_073_2).abs() < 1e-6, "{}", y[0]);
+        assert!((y[1] - 0.817_574_5).abs() < 1e-6, "{}", y[1]);
+        let e = Mlp::from_tensors(&ts, &names, &[Tanh], 0.01, "m").unwrap_err();
+        assert!(e.to_string().contains("1 activations for 2 layers"), "{e}");
     }
 
     #[test]
@@ -268,8 +263,8 @@ mod tests {
             t("b.weight", vec![3, 7], (0..21).map(|_| next()).collect()),
             t("b.bias", vec![3], (0..3).map(|_| next()).collect()),
         ];
-        let m =
-            Mlp::from_tensors(&ts, &["a".into(), "b".into()], Activation::LeakyRelu, "t").unwrap();
+        let names = ["a".to_string(), "b".to_string()];
+        let m = Mlp::from_tensors(&ts, &names, &[Tanh, Sigmoid], 0.01, "t").unwrap();
         let x: Vec<f32> = (0..5 * 3000).map(|_| next()).collect();
         let (exact, fast) = (m.forward(&x), m.forward_fast(&x));
         assert_eq!(exact.len(), fast.len());
@@ -286,11 +281,11 @@ mod tests {
             t("b.weight", vec![1, 3], vec![0.0; 3]),
             t("b.bias", vec![1], vec![0.0]),
         ];
-        let e = Mlp::from_tensors(&ts, &["a".into(), "c".into()], Activation::Relu, "m")
+        let e = Mlp::from_tensors(&ts, &["a".into(), "c".into()], &[Relu, Identity], 0.01, "m")
             .unwrap_err()
             .to_string();
         assert!(e.contains("'c.weight' missing"), "{e}");
-        let e = Mlp::from_tensors(&ts, &["a".into(), "b".into()], Activation::Relu, "m")
+        let e = Mlp::from_tensors(&ts, &["a".into(), "b".into()], &[Relu, Identity], 0.01, "m")
             .unwrap_err()
             .to_string();
         assert!(

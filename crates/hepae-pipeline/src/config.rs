@@ -66,11 +66,16 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// The `train` section, which the compression and anomaly chains need.
+    /// The `train` section, which the compression and anomaly chains need,
+    /// its activations checked.
     pub fn train(&self) -> crate::Result<&TrainConfig> {
-        self.train.as_ref().ok_or_else(|| {
+        let t = self.train.as_ref().ok_or_else(|| {
             crate::PipelineError::Config("the pipeline needs a train section".into())
-        })
+        })?;
+        t.model
+            .layer_activations()
+            .map_err(|e| crate::PipelineError::Config(format!("train.model: {e}")))?;
+        Ok(t)
     }
 }
 

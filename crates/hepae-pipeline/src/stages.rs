@@ -252,6 +252,8 @@ fn check_chain(p: &Pipeline, path: &Path) -> Result<()> {
             path.display()
         )));
     }
+    p.train()
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
     for r in &p.compression_ratios {
         if !(r.is_finite() && *r >= 1.0) {
             return Err(PipelineError::Config(format!(

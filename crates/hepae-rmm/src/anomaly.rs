@@ -205,7 +205,8 @@ pub fn run(
     Ok(summary)
 }
 
-/// A KL or sum score needs a VAE; compared models need proper names.
+/// A KL or sum score needs a VAE; every network valid activations;
+/// compared models proper names.
 fn check_options(train_cfg: &hepae_train::TrainConfig, opts: &AnomalyOptions) -> crate::Result<()> {
     if opts.score != crate::score::ScoreKind::Reconstruction
         && !train_cfg.model.kind.is_variational()
@@ -216,6 +217,16 @@ fn check_options(train_cfg: &hepae_train::TrainConfig, opts: &AnomalyOptions) ->
             train_cfg.model.kind
         )
         .into());
+    }
+    // Every network's activations, before any of them trains.
+    train_cfg
+        .model
+        .layer_activations()
+        .map_err(|e| format!("train.model: {e}"))?;
+    for (i, c) in opts.compare.iter().enumerate() {
+        c.model
+            .layer_activations()
+            .map_err(|e| format!("anomaly.compare[{i}].model: {e}"))?;
     }
     check_compare(&opts.compare)
 }

@@ -7,14 +7,26 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::Distribution;
-use hepae_model::{Activation, ModelConfig, NamedTensor, LEAKY_SLOPE};
+use hepae_model::{Activation, LayerActivations, ModelConfig, NamedTensor};
 
-/// LeakyReLU as relu(x) - 0.01 relu(-x): the same values as burn's
+/// LeakyReLU as relu(x) - slope relu(-x): the same values as burn's
 /// `leaky_relu`, bit for bit (each branch is one exact operation), but on
 /// relu's dedicated CPU kernels and their backward, where burn's goes through a
 /// generic `mask_where` that took an eighth of each CPU training step.
-fn leaky_relu(x: Tensor<2>) -> Tensor<2> {
-    activation::relu(x.clone()) - activation::relu(x.neg()).mul_scalar(LEAKY_SLOPE)
+fn leaky_relu(x: Tensor<2>, slope: f32) -> Tensor<2> {
+    activation::relu(x.clone()) - activation::relu(x.neg()).mul_scalar(slope)
+}
+
+/// `a` applied to `x` (LeakyReLUs with `slope`).
+fn apply(a: Activation, x: Tensor<2>, slope: f32) -> Tensor<2> {
+    match a {
+        Activation::LeakyRelu => leaky_relu(x, slope),
+        Activation::Relu => activation::relu(x),
+        Activation::Tanh => activation::tanh(x),
+        Activation::Elu => activation::elu(x, 1.0),
+        Activation::Sigmoid => activation::sigmoid(x),
+        Activation::Identity => x,
+    }
 }
 
 /// An autoencoder of any kind (see [`crate::ModelKind`]).
@@ -28,7 +40,7 @@ pub struct AutoEncoder {
     decoder: Vec<Linear>,
     output: Linear,
     #[module(skip)]
-    activation: Activation,
+    activations: LayerActivations,
     variational: bool,
     /// Standard deviation of the training latent noise (alpha-VAE; 0 otherwise).
     noise_std: f64,
@@ -46,7 +58,8 @@ pub struct Forward {
 
 impl AutoEncoder {
     /// Builds the network for `inputs` columns on `device` (initialisation
-    /// follows the device's seed).
+    /// follows the device's seed). The configuration's activations are
+    /// checked first (see [`ModelConfig::layer_activations`]).
     pub fn new(config: &ModelConfig, inputs: usize, device: &Device) -> AutoEncoder {
         Self::with_noise(config, inputs, 0.0, device)
     }
@@ -81,7 +94,9 @@ impl AutoEncoder {
             logvar,
             decoder,
             output,
-            activation: config.activation,
+            activations: config
+                .layer_activations()
+                .expect("activations checked before the model is built"),
             variational,
             noise_std: if config.kind == hepae_model::ModelKind::AlphaVae {
                 noise_std
@@ -91,24 +106,16 @@ impl AutoEncoder {
         }
     }
 
-    fn act(&self, x: Tensor<2>) -> Tensor<2> {
-        match self.activation {
-            Activation::LeakyRelu => leaky_relu(x),
-            Activation::Relu => activation::relu(x),
-            Activation::Tanh => activation::tanh(x),
-            Activation::Elu => activation::elu(x, 1.0),
-        }
-    }
-
     /// Encodes to the latent code (AE) or latent mean (VAE): what compression stores.
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
         self.encode_full(x).0
     }
 
     fn encode_full(&self, x: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        let slope = self.activations.leaky_slope;
         let mut h = x;
-        for l in &self.encoder {
-            h = self.act(l.forward(h));
+        for (l, &a) in self.encoder.iter().zip(&self.activations.encoder) {
+            h = apply(a, l.forward(h), slope);
         }
         let mean = self.latent.forward(h.clone());
         let logvar = self.logvar.as_ref().map(|l| l.forward(h));
@@ -117,11 +124,12 @@ impl AutoEncoder {
 
     /// Decodes latent codes back to (normalised) inputs.
     pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+        let slope = self.activations.leaky_slope;
         let mut h = z;
-        for l in &self.decoder {
-            h = self.act(l.forward(h));
+        for (l, &a) in self.decoder.iter().zip(&self.activations.decoder) {
+            h = apply(a, l.forward(h), slope);
         }
-        self.output.forward(h)
+        apply(self.activations.output, self.output.forward(h), slope)
     }
 
     /// Full pass; VAEs sample z = mean + exp(logvar / 2) * eps when `sample` is set.
@@ -273,6 +281,49 @@ impl AutoEncoder {
 mod tests {
     use super::*;
     use crate::config::{LossConfig, ModelKind};
+    use hepae_model::{Mlp, LEAKY_SLOPE};
+
+    /// Per-layer activations (tanh, LeakyReLU of slope 0.3, a sigmoid
+    /// output) give the same outputs in training and in plain-Rust inference.
+    #[test]
+    fn per_layer_activations_agree_with_inference() {
+        let _rng = crate::RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let device = Device::flex();
+        device.seed(5);
+        let cfg = ModelConfig {
+            hidden: vec![8, 4],
+            latent: 2,
+            activations: vec![Activation::Tanh, Activation::LeakyRelu],
+            leaky_slope: 0.3,
+            output_activation: Activation::Sigmoid,
+            ..Default::default()
+        };
+        let model = AutoEncoder::new(&cfg, 5, &device);
+        let x: Vec<f32> = (0..50).map(|i| ((i * 7) % 11) as f32 / 2.0 - 2.5).collect();
+        let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [10, 5]), &device);
+        let burn = model.decode(model.encode(t));
+        let burn = burn.into_data().try_to_vec::<f32>().unwrap();
+        let acts = cfg.layer_activations().unwrap();
+        let (enc, dec) = hepae_model::layer_names(2);
+        let w = model.export_tensors();
+        let e = Mlp::from_tensors(&w, &enc, &acts.encoder_layers(), 0.3, "t").unwrap();
+        let d = Mlp::from_tensors(&w, &dec, &acts.decoder_layers(), 0.3, "t").unwrap();
+        let ours = d.forward(&e.forward(&x));
+        assert_eq!(ours.len(), 50);
+        for (a, b) in burn.iter().zip(&ours) {
+            assert!(*a > 0.0 && *a < 1.0, "sigmoid output {a}");
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        // The default slope and a linear output are another network.
+        let lin = [
+            Activation::LeakyRelu,
+            Activation::LeakyRelu,
+            Activation::Identity,
+        ];
+        let plain = Mlp::from_tensors(&w, &dec, &lin, LEAKY_SLOPE, "t");
+        let plain = plain.unwrap().forward(&e.forward(&x));
+        assert!(plain.iter().zip(&ours).any(|(a, b)| (a - b).abs() > 1e-3));
+    }
 
     #[test]
     fn leaky_relu_equals_burns_bit_for_bit_with_the_same_gradient() {
@@ -285,7 +336,7 @@ mod tests {
         let x =
             || Tensor::<2>::from_data(TensorData::new(v.clone(), [1, n]), &device).require_grad();
         let (a, b) = (x(), x());
-        let ya = leaky_relu(a.clone());
+        let ya = leaky_relu(a.clone(), LEAKY_SLOPE);
         let yb = activation::leaky_relu(b.clone(), LEAKY_SLOPE as f64);
         let bits = |t: Tensor<2>| -> Vec<u32> {
             t.into_data()
@@ -319,7 +370,7 @@ mod tests {
             }
         }
         // And the same values as the plain-Rust inference used by compression.
-        for (x, y) in v.iter().zip(bits(leaky_relu(x()))) {
+        for (x, y) in v.iter().zip(bits(leaky_relu(x(), LEAKY_SLOPE))) {
             let want = if *x < 0.0 { *x * LEAKY_SLOPE } else { *x };
             assert_eq!(f32::from_bits(y), want, "x = {x}");
             assert!(*x == 0.0 || y == want.to_bits(), "x = {x}");

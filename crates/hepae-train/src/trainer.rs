@@ -182,6 +182,9 @@ pub fn train(
             "batch_size, lr and latent must be positive".into(),
         ));
     }
+    cfg.model
+        .layer_activations()
+        .map_err(|e| TrainError::Config(format!("model: {e}")))?;
     // The thread count is saved resolved: it fixes how batches split (see `step`).
     let mut cfg = cfg.clone();
     let auto_threads = cfg.threads == 0;
