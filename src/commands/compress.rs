@@ -101,7 +101,7 @@ pub fn run_compress(a: &CompressArgs) -> Result<()> {
             print_struct(&m, &a.out);
             // The coding time apart, for comparisons with in-memory codecs.
             eprintln!(
-                "  took {all:.2} s (reading the table {read:.2} s, coding and writing {:.2} s)",
+                "  took {all:.2} s (reading the table {read:.2} s, coding and writing {:.3} s)",
                 all - read
             );
         }
@@ -225,7 +225,7 @@ pub fn run_decompress(a: &DecompressArgs) -> Result<()> {
     let all = t0.elapsed().as_secs_f64();
     eprintln!(
         "restored {} rows x {} columns (artifact by hepae {}) into {} in {all:.2} s \
-         (decoding {decode:.2} s, writing {:.2} s)",
+         (decoding {decode:.3} s, writing {:.2} s)",
         batch.num_rows(),
         batch.num_columns(),
         writer,

@@ -9,7 +9,7 @@ use super::format::{CodedColumn, Store, StructManifest, PASSTHROUGH, STREAMS};
 use super::grid::{Code, Grid, POS, ZERO};
 use super::labels::{event_starts, read_runs};
 use super::source::cast_of;
-use super::walk::Block;
+use super::walk::{Block, Settled};
 use crate::manifest::sha256_hex;
 use crate::{CompressError, Result};
 use arrow_array::{ArrayRef, RecordBatch};
@@ -213,16 +213,21 @@ fn decode_block(
                 (row.pred_code.wrapping_add(res), res)
             };
             let gi = start + row.i;
-            let value = if e < esc.len() && esc[e].0 == gi {
+            let settled = Code { kind, code };
+            let (value, settled) = if e < esc.len() && esc[e].0 == gi {
                 e += 1;
-                esc[e - 1].1
+                (esc[e - 1].1, None)
             } else {
-                restored(c, Code { kind, code }, cast)
+                (restored(c, settled, cast), Some(settled))
             };
             if c.grid == Grid::Int {
                 codes.push(code);
             }
-            Ok((value, res))
+            Ok(Settled {
+                value,
+                res,
+                code: settled,
+            })
         })?;
         if c.grid == Grid::Int {
             ints[c.index] = codes;

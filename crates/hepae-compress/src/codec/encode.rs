@@ -9,7 +9,7 @@ use super::grid::{POS, ZERO};
 use super::labels::{event_starts, write_runs};
 use super::plan::{plan, residual_symbol, restore_row};
 use super::source::Raw;
-use super::walk::{Block, Row};
+use super::walk::{Block, Row, Settled};
 use crate::manifest::sha256_hex;
 use crate::{CompressError, CompressOptions, Result};
 use arrow_array::RecordBatch;
@@ -108,6 +108,7 @@ fn walk_block(
         block.walk(c, |row| {
             let gi = start + row.i;
             let (code, value) = restore_row(raw, c, gi);
+            let settled = code;
             let (kind, q) = match code {
                 Some(k) => {
                     w.max_abs_error = w.max_abs_error.max((value - raw.f64(gi)).abs());
@@ -129,7 +130,11 @@ fn walk_block(
             if kind != ZERO {
                 w.sink.residual(c, &row, r);
             }
-            Ok((value, r))
+            Ok(Settled {
+                value,
+                res: r,
+                code: settled,
+            })
         })?;
         out.push(w);
     }
@@ -141,17 +146,21 @@ fn walk_block(
 pub(crate) fn block_digest(columns: &[ColumnInfo], values: &[Vec<f64>]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
+    // One update per column: per-value updates cost more than the hashing.
+    let mut bytes = Vec::new();
     for (i, c) in columns.iter().enumerate() {
+        bytes.clear();
         match (c.store, c.dtype.as_str()) {
             (Store::Passthrough, _) => {}
             (_, "float32") => values[i]
                 .iter()
-                .for_each(|v| h.update((*v as f32).to_le_bytes())),
-            (_, "float64") => values[i].iter().for_each(|v| h.update(v.to_le_bytes())),
+                .for_each(|v| bytes.extend((*v as f32).to_le_bytes())),
+            (_, "float64") => values[i].iter().for_each(|v| bytes.extend(v.to_le_bytes())),
             _ => values[i]
                 .iter()
-                .for_each(|v| h.update((*v as i64).to_le_bytes())),
+                .for_each(|v| bytes.extend((*v as i64).to_le_bytes())),
         }
+        h.update(&bytes);
     }
     h.finalize().into()
 }

@@ -40,13 +40,7 @@ impl Feature {
         prev: impl Fn(usize) -> Option<f64>,
         first: bool,
     ) -> f64 {
-        let log = |v: f64| {
-            if v.is_finite() && v != 0.0 {
-                super::grid::log2_det(v.abs())
-            } else {
-                0.0
-            }
-        };
+        let log = log2_abs;
         match self {
             Feature::Same(j) => same(j),
             Feature::Abs(j) => same(j).abs(),
@@ -56,6 +50,15 @@ impl Feature {
             Feature::First => first as u8 as f64,
             Feature::Energy(a, b, c) => energy(same(a), same(b), same(c)),
         }
+    }
+}
+
+/// log2 |v| with IEEE operations only, 0 for zero or non-finite `v`.
+pub fn log2_abs(v: f64) -> f64 {
+    if v.is_finite() && v != 0.0 {
+        super::grid::log2_det(v.abs())
+    } else {
+        0.0
     }
 }
 

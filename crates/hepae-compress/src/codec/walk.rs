@@ -3,9 +3,24 @@
 //! contexts, and let the side (encoder or decoder) settle the symbol.
 
 use super::format::CodedColumn;
-use super::grid::{NEG, POS, ZERO};
-use super::predict::Feature;
+use super::grid::{Code, NEG, POS, ZERO};
+use super::predict::{cosh_det, energy_with_cosh, log2_abs, Feature};
 use crate::Result;
+use std::sync::Arc;
+
+/// What a side settles for one row.
+#[derive(Debug, Clone, Copy)]
+pub struct Settled {
+    /// The restored value (after the output cast).
+    pub value: f64,
+    /// Code residual against the prediction.
+    pub res: i64,
+    /// Its code, `None` for a value stored exactly (an escape).
+    pub code: Option<Code>,
+}
+
+/// Memo key of a row whose value is not a function of its code alone.
+const NO_KEY: i64 = i64::MIN;
 
 /// What a side sees of one row before its value is settled.
 #[derive(Debug, Clone, Copy)]
@@ -32,12 +47,16 @@ pub struct Block {
     pub first: Vec<bool>,
     /// Values as restored (after the output cast), per table column.
     pub values: Vec<Vec<f64>>,
+    /// Per table column and row, the code its value was restored from
+    /// (on a relative grid the code fixes |value|), or [`NO_KEY`]: zeros
+    /// and escapes.
+    keys: Vec<Vec<i64>>,
     /// Residual size bucket of the column coded last, per row.
     bucket: Vec<u8>,
     /// Features of decoded columns already computed for this block (they
     /// never change once their columns are decoded; several predictors
     /// often read the same log2 |pt|).
-    cache: std::collections::HashMap<Feature, std::sync::Arc<Vec<f64>>>,
+    cache: std::collections::HashMap<Feature, Arc<Vec<f64>>>,
 }
 
 impl Block {
@@ -47,6 +66,7 @@ impl Block {
         Block {
             first,
             values: vec![Vec::new(); columns],
+            keys: vec![Vec::new(); columns],
             bucket: vec![0; n],
             cache: Default::default(),
         }
@@ -63,7 +83,7 @@ impl Block {
 
     /// Per term of `c`'s predictor, the feature's value in every row when
     /// it does not depend on `c` itself (computed once, not per row).
-    fn precomputed(&mut self, c: &CodedColumn) -> Vec<Option<std::sync::Arc<Vec<f64>>>> {
+    fn precomputed(&mut self, c: &CodedColumn) -> Vec<Option<Arc<Vec<f64>>>> {
         let own =
             |f: &Feature| matches!(f, Feature::Prev(j) | Feature::LogPrev(j) if *j == c.index);
         let mut out = Vec::with_capacity(c.predictor.terms.len());
@@ -73,24 +93,83 @@ impl Block {
                 continue;
             }
             if !self.cache.contains_key(f) {
-                let v: Vec<f64> = (0..self.first.len()).map(|i| self.feature(*f, i)).collect();
-                self.cache.insert(*f, std::sync::Arc::new(v));
+                let v = self.feature_column(*f);
+                self.cache.insert(*f, Arc::new(v));
             }
             out.push(self.cache.get(f).cloned());
         }
         out
     }
 
+    /// Feature `f` in every row. The costly functions of one column (log2,
+    /// cosh) are evaluated once per distinct code: the same numbers as per
+    /// row, since equal codes restore equal magnitudes.
+    fn feature_column(&self, f: Feature) -> Vec<f64> {
+        let n = self.first.len();
+        match f {
+            Feature::Log(j) => self.memo_column(j, log2_abs),
+            Feature::LogPrev(j) => {
+                let l = self.memo_column(j, log2_abs);
+                (0..n)
+                    .map(|i| if self.first[i] { 0.0 } else { l[i - 1] })
+                    .collect()
+            }
+            Feature::Energy(a, b, c) => {
+                let ch = self.memo_column(b, |v| cosh_det(v.abs()));
+                let (va, vc) = (&self.values[a], &self.values[c]);
+                (0..n)
+                    .map(|i| energy_with_cosh(va[i], ch[i], vc[i]))
+                    .collect()
+            }
+            _ => (0..n).map(|i| self.feature(f, i)).collect(),
+        }
+    }
+
+    /// `f(value)` of column `j` in every row, `f` even (f(v) = f(-v)),
+    /// evaluated once per distinct code while the codes span a range of
+    /// at most twice the block's rows, else per row.
+    fn memo_column(&self, j: usize, f: impl Fn(f64) -> f64) -> Vec<f64> {
+        let (vals, keys) = (&self.values[j], &self.keys[j]);
+        let live = || keys.iter().copied().filter(|&k| k != NO_KEY);
+        let (lo, hi) = (live().min(), live().max());
+        let span = match (lo, hi) {
+            (Some(lo), Some(hi)) => hi
+                .checked_sub(lo)
+                .filter(|&s| (s as u64) < 2 * vals.len() as u64),
+            _ => None,
+        };
+        let Some(span) = span else {
+            return vals.iter().map(|&v| f(v)).collect();
+        };
+        let lo = lo.expect("a live key");
+        let mut memo = vec![f64::NAN; span as usize + 1];
+        let mut done = vec![false; span as usize + 1];
+        vals.iter()
+            .zip(keys)
+            .map(|(&v, &k)| {
+                if k == NO_KEY {
+                    return f(v);
+                }
+                let at = (k - lo) as usize;
+                if !done[at] {
+                    memo[at] = f(v);
+                    done[at] = true;
+                }
+                memo[at]
+            })
+            .collect()
+    }
+
     #[allow(clippy::needless_range_loop)]
-    /// Walks column `c`: `side` settles each row and returns its restored
-    /// value and code residual.
+    /// Walks column `c`: `side` settles each row.
     pub fn walk(
         &mut self,
         c: &CodedColumn,
-        mut side: impl FnMut(Row) -> Result<(f64, i64)>,
+        mut side: impl FnMut(Row) -> Result<Settled>,
     ) -> Result<()> {
         let n = self.first.len();
         self.values[c.index] = vec![f64::NAN; n];
+        self.keys[c.index] = vec![NO_KEY; n];
         let mut bucket = vec![0u8; n];
         let pre = self.precomputed(c);
         for i in 0..n {
@@ -122,8 +201,15 @@ impl Block {
                 ctx_res,
                 ctx_pred,
             };
-            let (v, r) = side(row)?;
+            let Settled {
+                value: v,
+                res: r,
+                code,
+            } = side(row)?;
             self.values[c.index][i] = v;
+            if let Some(k) = code.filter(|k| k.kind != ZERO) {
+                self.keys[c.index][i] = k.code;
+            }
             bucket[i] = match r.unsigned_abs() {
                 _ if v == 0.0 => 3,
                 0 => 0,
