@@ -116,5 +116,20 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         a.out.display(),
         a.out.join("loss.parquet").display()
     );
+    if let Some(v) = last.validation {
+        eprintln!("validation loss {v:.4e}");
+    }
+    let metrics = hepae_train::ModelDir(a.out.clone()).metrics();
+    if let Ok(text) = std::fs::read_to_string(&metrics) {
+        let m: hepae_train::TestMetrics = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", metrics.display()))?;
+        eprintln!(
+            "test rows {}: MSE {:.4e}, RMSE {:.4e} (normalised; per variable in {})",
+            m.rows,
+            m.mse,
+            m.rmse,
+            metrics.display()
+        );
+    }
     Ok(())
 }

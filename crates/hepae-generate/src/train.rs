@@ -30,6 +30,8 @@ pub fn train_config(cfg: &GenerateConfig) -> TrainConfig {
         columns: Vec::new(),
         scaling: Scaling::Standard,
         log_columns: Vec::new(),
+        // The generation stage holds out its own events for the metrics.
+        split: Default::default(),
         epochs: cfg.epochs,
         batch_size: cfg.batch_size,
         lr: cfg.lr,

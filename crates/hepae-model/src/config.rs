@@ -163,6 +163,33 @@ impl std::str::FromStr for BackendKind {
     }
 }
 
+/// Shares of the rows held out of training, drawn per row from the seed.
+/// The default holds out nothing (the Baler thesis' offline setting).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Split {
+    /// Share of the rows for validation.
+    pub validation: f64,
+    /// Share of the rows for the test metrics.
+    pub test: f64,
+    /// Seed of the draw.
+    pub seed: u64,
+}
+
+impl Split {
+    /// Why the shares are not usable, if they are not.
+    pub fn check(&self) -> Result<(), String> {
+        let ok = |f: f64| f.is_finite() && (0.0..1.0).contains(&f);
+        if !ok(self.validation) || !ok(self.test) || self.validation + self.test >= 1.0 {
+            return Err(format!(
+                "split: validation {} and test {} must be shares in [0, 1) that leave rows to train on",
+                self.validation, self.test
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Everything a training run needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -177,6 +204,9 @@ pub struct TrainConfig {
     pub scaling: Scaling,
     /// Columns log-transformed before scaling.
     pub log_columns: Vec<String>,
+    /// Rows held out of training: validation (watched by early stopping
+    /// and the LR schedule) and test (scored once, into `metrics.json`).
+    pub split: Split,
     /// Maximum epochs.
     pub epochs: usize,
     /// Batch size.
@@ -214,6 +244,7 @@ impl Default for TrainConfig {
             columns: Vec::new(),
             scaling: Scaling::MinMax,
             log_columns: Vec::new(),
+            split: Split::default(),
             epochs: 1000,
             batch_size: 512,
             lr: 1e-3,

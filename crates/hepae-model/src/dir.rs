@@ -29,9 +29,13 @@ impl ModelDir {
     pub fn exported(&self) -> PathBuf {
         self.0.join("model.safetensors")
     }
-    /// Loss history (Parquet: epoch, loss, lr).
+    /// Loss history (Parquet: epoch, loss, lr, validation).
     pub fn loss(&self) -> PathBuf {
         self.0.join("loss.parquet")
+    }
+    /// Test-set metrics of a run with a test split (JSON).
+    pub fn metrics(&self) -> PathBuf {
+        self.0.join("metrics.json")
     }
     /// Checkpoint directory.
     pub fn checkpoint(&self) -> PathBuf {

@@ -17,7 +17,9 @@ pub mod norm;
 mod tensors;
 
 pub use activation::{Activation, LayerActivations, LEAKY_SLOPE};
-pub use config::{BackendKind, LossConfig, ModelConfig, ModelKind, Reconstruction, TrainConfig};
+pub use config::{
+    BackendKind, LossConfig, ModelConfig, ModelKind, Reconstruction, Split, TrainConfig,
+};
 pub use dir::{layer_names, load, load_description, Model, ModelDir, ModelMeta};
 pub use error::{ModelError, Result};
 pub use mlp::Mlp;

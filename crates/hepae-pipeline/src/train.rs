@@ -21,12 +21,23 @@ pub fn train_with_plot(
         .iter()
         .map(|h| (h.epoch as f64, h.loss))
         .collect();
+    let validation: Vec<(f64, f64)> = outcome
+        .history
+        .iter()
+        .filter_map(|h| h.validation.map(|v| (h.epoch as f64, v)))
+        .collect();
     let png = out.join("loss.png");
-    let series = [hepae_plot::Series {
+    let mut series = vec![hepae_plot::Series {
         label: "train",
         points: &points,
     }];
-    if let Err(e) = hepae_plot::line_plot(&png, "training loss", "epoch", "loss", &series, true) {
+    if !validation.is_empty() {
+        series.push(hepae_plot::Series {
+            label: "validation",
+            points: &validation,
+        });
+    }
+    if let Err(e) = hepae_plot::line_plot(&png, "learning curves", "epoch", "loss", &series, true) {
         // The model is trained and saved; a missing font must not lose it.
         eprintln!("warning: loss plot not written: {e}");
     }

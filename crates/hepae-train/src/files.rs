@@ -11,7 +11,8 @@ use hepae_model::{ModelDir, ModelMeta, Normalizer};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Writes the loss history as Parquet (epoch, loss, lr).
+/// Writes the loss history as Parquet (epoch, loss, lr, and validation:
+/// null without validation rows).
 pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<(), TrainError> {
     use arrow_array::{Float64Array, Int64Array, RecordBatch};
     use arrow_schema::{DataType, Field, Schema};
@@ -19,6 +20,7 @@ pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<(), TrainEr
         Field::new("epoch", DataType::Int64, false),
         Field::new("loss", DataType::Float64, false),
         Field::new("lr", DataType::Float64, false),
+        Field::new("validation", DataType::Float64, true),
     ]));
     let batch = RecordBatch::try_new(
         schema,
@@ -30,6 +32,9 @@ pub fn write_history(path: &Path, history: &[EpochRecord]) -> Result<(), TrainEr
                 history.iter().map(|h| h.loss),
             )),
             Arc::new(Float64Array::from_iter_values(history.iter().map(|h| h.lr))),
+            Arc::new(Float64Array::from_iter(
+                history.iter().map(|h| h.validation),
+            )),
         ],
     )
     .map_err(|e| io_err(path, e))?;

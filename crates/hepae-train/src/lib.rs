@@ -3,7 +3,8 @@
 //! Baler-style autoencoders trained with burn: `ae`, `sae` (L1 on the
 //! weights, applied), `vae` and `beta_vae`; MSE / MSE_SUM, EMD and KL losses;
 //! min-max or standard scaling with optional log columns; Adam with
-//! ReduceLROnPlateau and early stopping; checkpoints with exact resume. Runs on
+//! ReduceLROnPlateau and early stopping, on a held-out validation split when
+//! there is one; test-set metrics; checkpoints with exact resume. Runs on
 //! a wgpu GPU (or Mesa lavapipe) or on burn's flex CPU backend.
 
 #![warn(missing_docs)]
@@ -13,7 +14,9 @@ pub mod data;
 mod error;
 mod files;
 pub mod loss;
+pub mod metrics;
 pub mod model;
+pub mod split;
 mod step;
 mod trainer;
 
@@ -24,8 +27,9 @@ pub use files::{load_model, write_history, LoadedModel};
 pub use hepae_model::{config, norm};
 pub use hepae_model::{
     Activation, BackendKind, LossConfig, ModelConfig, ModelDir, ModelKind, ModelMeta, NamedTensor,
-    Normalizer, Reconstruction, Scaling, TrainConfig, LEAKY_SLOPE,
+    Normalizer, Reconstruction, Scaling, Split, TrainConfig, LEAKY_SLOPE,
 };
+pub use metrics::TestMetrics;
 pub use model::AutoEncoder;
 pub use trainer::{mix, select_device, train, EpochRecord, RunOptions, TrainOutcome};
 

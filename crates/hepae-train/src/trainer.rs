@@ -6,8 +6,10 @@ use crate::data::Matrix;
 use crate::error::io_err;
 use crate::files::{write_exported, write_history};
 use crate::loss::RowWeights;
+use crate::metrics::{validation_loss, write_metrics};
 use crate::model::AutoEncoder;
 use crate::norm::Normalizer;
+use crate::split::Held;
 use crate::step::{resolve_threads, shards_for, step};
 use crate::{loss, TrainError};
 use burn::optim::{AdamConfig, ModuleOptimizer};
@@ -26,6 +28,10 @@ pub struct EpochRecord {
     pub loss: f64,
     /// Learning rate used in the epoch.
     pub lr: f64,
+    /// Mean batch loss on the validation rows after the epoch, when
+    /// there are any: what early stopping and the schedule then watch.
+    #[serde(default)]
+    pub validation: Option<f64>,
 }
 
 /// Scheduler and stopping state, saved in checkpoints.
@@ -125,7 +131,13 @@ fn save_checkpoint(
 }
 
 /// Mean batch loss over the whole (normalised) data without updating the model.
-fn mean_loss(model: &AutoEncoder, cfg: &TrainConfig, x: &[f32], n: usize, device: &Device) -> f64 {
+pub(crate) fn mean_loss(
+    model: &AutoEncoder,
+    cfg: &TrainConfig,
+    x: &[f32],
+    n: usize,
+    device: &Device,
+) -> f64 {
     let rows = x.len() / n;
     let mut total = 0.0;
     let mut batches = 0usize;
@@ -185,28 +197,32 @@ pub fn train(
     cfg.model
         .layer_activations()
         .map_err(|e| TrainError::Config(format!("model: {e}")))?;
+    cfg.split.check().map_err(TrainError::Config)?;
     // The thread count is saved resolved: it fixes how batches split (see `step`).
     let mut cfg = cfg.clone();
     let auto_threads = cfg.threads == 0;
     cfg.threads = resolve_threads(cfg.threads);
     let dir = ModelDir(out.to_path_buf());
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    let n = data.cols();
+    let held = Held::new(data, opts.row_weights.as_deref(), &cfg)?;
     let mut meta = ModelMeta {
         hepae_version: env!("CARGO_PKG_VERSION").into(),
         config: cfg.clone(),
         columns: data.names.clone(),
         dtypes: data.dtypes.clone(),
-        rows: data.rows,
+        rows: held.train.len() / n,
     };
     let (plain_device, device_name) = select_device(cfg.backend);
     let device = plain_device.clone().autodiff();
-    let n = data.cols();
 
-    // Normalise once; the fit is part of the model.
-    let norm = Normalizer::fit(&data.values, &data.names, cfg.scaling, &cfg.log_columns);
-    let mut x = data.values.clone();
+    // Normalise once, fitted on the training rows; the fit is part of the model.
+    let norm = Normalizer::fit(&held.train, &data.names, cfg.scaling, &cfg.log_columns);
+    let mut x = held.train.clone();
     norm.apply(&mut x);
-    let weights = crate::data::unit_mean_weights(opts.row_weights.as_deref(), data.rows)?;
+    let mut xv = held.validation.clone();
+    norm.apply(&mut xv);
+    let weights = held.weights;
 
     let ckpt = dir.checkpoint();
     let resuming = opts.resume && ckpt.join("state.json").exists();
@@ -220,7 +236,7 @@ pub fn train(
         resume(&dir, &meta, &cfg, n, &device)?
     } else {
         let _ = std::fs::remove_dir_all(&ckpt);
-        let (model, state) = fresh(&cfg, &x, n, &device, &plain_device);
+        let (model, state) = fresh(&cfg, (&x, &xv), n, &device, &plain_device);
         (model, AdamConfig::new().init(), state)
     };
     let resumed_from = if resuming { state.epoch } else { 0 };
@@ -250,7 +266,8 @@ pub fn train(
                 "loss became {epoch_loss} in epoch {epoch}; lower the learning rate"
             )));
         }
-        state.record(epoch, epoch_loss, &cfg);
+        let validation = validation_loss(&model, &cfg, &xv, n, epoch, &plain_device);
+        state.record(epoch, (epoch_loss, validation), &cfg);
         let rate = data.rows as f64 / t0.elapsed().as_secs_f64();
         pb.set_position(epoch as u64);
         pb.set_message(format!(
@@ -274,6 +291,7 @@ pub fn train(
         .map_err(|e| io_err(&dir.weights(), format!("{e:?}")))?;
     write_exported(&dir, &model)?;
     write_history(&dir.loss(), &state.history)?;
+    write_metrics(&dir, &model, &norm, &data.names, &held.test, &plain_device)?;
     Ok(TrainOutcome {
         history: state.history,
         stopped_early: state.stopped_early,
@@ -283,15 +301,19 @@ pub fn train(
 }
 
 impl State {
-    /// Records an epoch's loss and steps ReduceLROnPlateau and early stopping.
-    fn record(&mut self, epoch: usize, loss: f64, cfg: &TrainConfig) {
+    /// Records an epoch's training and validation loss and steps
+    /// ReduceLROnPlateau and early stopping on the validation loss when
+    /// there is one, else on the training loss.
+    fn record(&mut self, epoch: usize, (loss, validation): (f64, Option<f64>), cfg: &TrainConfig) {
         self.history.push(EpochRecord {
             epoch,
             loss,
             lr: self.lr,
+            validation,
         });
-        if loss < self.best - cfg.min_delta {
-            self.best = loss;
+        let watched = validation.unwrap_or(loss);
+        if watched < self.best - cfg.min_delta {
+            self.best = watched;
             self.lr_wait = 0;
             self.es_wait = 0;
         } else {
@@ -353,7 +375,7 @@ fn resume(
 /// of the untrained network, the reference for how far training got.
 fn fresh(
     cfg: &TrainConfig,
-    x: &[f32],
+    (x, xv): (&[f32], &[f32]),
     n: usize,
     device: &Device,
     plain_device: &Device,
@@ -364,6 +386,7 @@ fn fresh(
     // Without autodiff: a forward pass on the training device keeps its
     // whole graph alive with no backward to free it (5.5 GB on HEP2).
     let initial = mean_loss(&model.valid(), cfg, x, n, plain_device);
+    let validation = validation_loss(&model, cfg, xv, n, 0, plain_device);
     let state = State {
         epoch: 0,
         lr: cfg.lr,
@@ -375,6 +398,7 @@ fn fresh(
             epoch: 0,
             loss: initial,
             lr: cfg.lr,
+            validation,
         }],
     };
     (model, state)
@@ -453,6 +477,49 @@ mod tests {
             out.extend(b.into_data().try_to_vec::<f32>().unwrap());
         }
         out
+    }
+
+    fn state() -> State {
+        State {
+            epoch: 0,
+            lr: 1e-3,
+            best: f64::INFINITY,
+            lr_wait: 0,
+            es_wait: 0,
+            stopped_early: false,
+            history: Vec::new(),
+        }
+    }
+
+    /// With validation rows, early stopping and the schedule watch the
+    /// validation loss, even while the training loss still falls.
+    #[test]
+    fn early_stopping_watches_the_validation_loss() {
+        let mut cfg = TrainConfig::default();
+        cfg.early_stopping_patience = 3;
+        cfg.lr_patience = 1;
+        let (mut with, mut without) = (state(), state());
+        for epoch in 1..=5 {
+            let train = 1.0 / epoch as f64;
+            // Best after epoch 2, then worse.
+            let val = if epoch <= 2 {
+                1.0 / epoch as f64
+            } else {
+                1.0 + epoch as f64
+            };
+            with.record(epoch, (train, Some(val)), &cfg);
+            without.record(epoch, (train, None), &cfg);
+        }
+        assert!(
+            with.stopped_early,
+            "three epochs without a better validation loss"
+        );
+        assert_eq!((with.best, with.epoch), (0.5, 5));
+        assert_eq!(with.history[4].validation, Some(6.0));
+        // Lowered when the wait exceeds lr_patience (1): after epochs 3-4.
+        assert_eq!(with.lr, 1e-3 * 0.5);
+        assert!(!without.stopped_early);
+        assert_eq!((without.best, without.lr), (0.2, 1e-3));
     }
 
     /// A batch split into row blocks on threads gives the whole batch's loss and

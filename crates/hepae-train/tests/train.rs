@@ -86,6 +86,72 @@ fn loss_falls_tenfold_for_ae_sae_and_alpha_vae_and_vae_learns() {
     }
 }
 
+/// A run with validation and test rows: the normaliser and the loss see
+/// only the training rows, every epoch records a validation loss, and
+/// `metrics.json` scores exactly the test rows, as plain-Rust inference of
+/// the exported network confirms.
+#[test]
+fn held_out_rows_give_validation_losses_and_test_metrics() {
+    use hepae_train::split::{gather, parts, rows_of, Part};
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let m = hep2(3000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small(ModelKind::Ae, 5);
+    cfg.split = hepae_train::Split {
+        validation: 0.2,
+        test: 0.25,
+        seed: 9,
+    };
+    let out = train(&m, &cfg, dir.path(), &RunOptions::default()).unwrap();
+    assert!(out.history.iter().all(|h| h.validation.is_some()));
+    let p = parts(m.rows, &cfg.split);
+    let (train_rows, test_rows) = (rows_of(&p, Part::Train), rows_of(&p, Part::Test));
+    let model = hepae_model::load(dir.path()).unwrap();
+    assert_eq!(model.meta.rows, train_rows.len());
+    // The normaliser is fitted on the training rows only: min-max of pt.
+    let pt = m.names.iter().position(|c| c == "pt").unwrap();
+    let train_pt = train_rows.iter().map(|&r| m.values[r * m.cols() + pt]);
+    let min = train_pt.fold(f32::INFINITY, f32::min);
+    assert_eq!(model.normalizer.columns[pt].shift, min as f64);
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(metrics["rows"], test_rows.len());
+    // The test MSE again, through the deterministic plain-Rust network.
+    let n = m.cols();
+    let mut x = gather(&m.values, n, &test_rows);
+    model.normalizer.apply(&mut x);
+    let (enc, dec) = model.networks("test").unwrap();
+    let rec = dec.forward(&enc.forward(&x));
+    let mse = x
+        .iter()
+        .zip(&rec)
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum::<f64>()
+        / x.len() as f64;
+    let got = metrics["mse"].as_f64().unwrap();
+    assert!(
+        (got / mse - 1.0).abs() < 1e-4,
+        "metrics {got}, recomputed {mse}"
+    );
+    assert!((metrics["rmse"].as_f64().unwrap() - mse.sqrt()).abs() < 1e-4 * mse.sqrt());
+    let vars = metrics["variables"].as_array().unwrap();
+    assert_eq!(vars.len(), n);
+    let q = &vars[pt]["response"];
+    assert!(q["q1"].as_f64() <= q["median"].as_f64() && q["median"].as_f64() <= q["q3"].as_f64());
+    assert!(metrics["mass_difference_percent"]
+        .as_f64()
+        .unwrap()
+        .is_finite());
+    // The history file keeps the validation column.
+    let h = hepae_table::read_parquet(&dir.path().join("loss.parquet")).unwrap();
+    assert_eq!(h.column_by_name("validation").unwrap().null_count(), 0);
+    // Without a test share, a rerun removes the stale metrics.
+    cfg.split.test = 0.0;
+    train(&m, &cfg, dir.path(), &RunOptions::default()).unwrap();
+    assert!(!dir.path().join("metrics.json").exists());
+}
+
 /// MSE_SUM of a saved model's reconstruction of `m` from the latent (mean),
 /// and that of predicting each (normalised) column's mean.
 fn reconstruction(m: &Matrix, dir: &std::path::Path) -> (f32, f32) {

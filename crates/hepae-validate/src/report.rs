@@ -432,12 +432,29 @@ fn write_into(dir: &Path, s: &mut Summary, inp: &Inputs) -> Result<()> {
             .zip(l.values())
             .map(|(e, l)| (*e as f64, *l))
             .collect();
-        let series = [Series {
+        // The validation loss beside it when the run held rows out.
+        let val: Vec<(f64, f64)> = match b.column_by_name("validation") {
+            Some(v) => {
+                let v = v.as_primitive::<Float64Type>();
+                (0..v.len())
+                    .filter(|&i| arrow_array::Array::is_valid(v, i))
+                    .map(|i| (e.value(i) as f64, v.value(i)))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let mut series = vec![Series {
             label: "training loss",
             points: &pts,
         }];
+        if !val.is_empty() {
+            series.push(Series {
+                label: "validation loss",
+                points: &val,
+            });
+        }
         both(dir, "loss", &mut plots, |p| {
-            line_plot(p, "training loss", "epoch", "loss", &series, true)
+            line_plot(p, "learning curves", "epoch", "loss", &series, true)
         })?;
     }
     s.plots = plots;
