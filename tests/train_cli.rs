@@ -100,4 +100,40 @@ fn bad_training_config_is_rejected_with_its_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/jets.parquet"));
     assert!(!out.exists());
+    // Settings that parse but cannot train: checked before anything is written.
+    let jets = dir.path().join("jets.parquet");
+    nano_jets("pt,eta,phi,mass", &jets);
+    for (yaml, needle) in [
+        (
+            "model: {kind: sae_kl}\n",
+            "sae_kl needs sigmoid encoder layers",
+        ),
+        (
+            "model: {kind: sae_kl, activation: sigmoid}\nloss: {rho: 1.5}\n",
+            "loss.rho is 1.5",
+        ),
+        (
+            "split: {validation: 0.7, test: 0.4}\n",
+            "leave rows to train on",
+        ),
+        (
+            "model: {hidden: [8, 4], activations: [tanh]}\n",
+            "activations lists 1 layers",
+        ),
+    ] {
+        std::fs::write(&cfg, yaml).unwrap();
+        let o = hepae(&[
+            "train",
+            "--data",
+            jets.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{yaml}: {err}");
+        assert!(err.contains(needle), "{yaml}: {err}");
+        assert!(!out.exists(), "{yaml}");
+    }
 }

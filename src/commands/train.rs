@@ -12,7 +12,7 @@ pub struct TrainFlags {
     /// YAML training configuration (see docs/pipeline.md); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Model kind: ae, sae, vae, beta_vae.
+    /// Model kind: ae, sae, sae_l1_act, sae_kl, vae, beta_vae, alpha_vae.
     #[arg(long)]
     model: Option<ModelKind>,
     /// Latent dimension.

@@ -26,6 +26,7 @@ pub fn train_config(cfg: &GenerateConfig) -> TrainConfig {
             emd: 0.0,
             beta: cfg.beta,
             alpha: cfg.alpha,
+            ..LossConfig::default()
         },
         columns: Vec::new(),
         scaling: Scaling::Standard,

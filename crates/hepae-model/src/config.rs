@@ -10,8 +10,18 @@ pub enum ModelKind {
     /// Plain autoencoder.
     #[default]
     Ae,
-    /// Sparse autoencoder: AE plus lambda * sum|w| over the weights, applied in the loss.
+    /// Sparse autoencoder by its weights: AE plus lambda * sum|w| over
+    /// the weights (`loss.l1`); also spelt `sae_l1_weights`.
+    #[serde(alias = "sae_l1_weights")]
     Sae,
+    /// Sparse autoencoder by its activations: AE plus lambda (`loss.l1`)
+    /// times the mean over rows of sum|h| over the encoder's hidden and
+    /// latent units.
+    SaeL1Act,
+    /// Sparse autoencoder by a KL sparsity term: AE plus beta (`loss.beta`)
+    /// times sum_j KL(rho || rho_j) over the encoder's hidden units, rho_j
+    /// their mean activation over the batch; needs sigmoid encoder layers.
+    SaeKl,
     /// Variational autoencoder (beta = 1).
     Vae,
     /// Beta-VAE (beta from the loss config).
@@ -27,6 +37,28 @@ impl ModelKind {
         matches!(self, ModelKind::Vae | ModelKind::BetaVae)
     }
 
+    /// Why `cfg` cannot train this kind, if it cannot: `sae_kl` needs
+    /// sigmoid encoder layers (mean activations in (0, 1)) and 0 < rho < 1.
+    pub fn check(self, model: &ModelConfig, loss: &LossConfig) -> Result<(), String> {
+        if self != ModelKind::SaeKl {
+            return Ok(());
+        }
+        let acts = model.layer_activations()?;
+        if model.hidden.is_empty() || acts.encoder.iter().any(|&a| a != Activation::Sigmoid) {
+            return Err(format!(
+                "model.kind sae_kl needs sigmoid encoder layers (model.activation or model.activations), has {:?}",
+                acts.encoder
+            ));
+        }
+        if !(loss.rho > 0.0 && loss.rho < 1.0) {
+            return Err(format!(
+                "loss.rho is {}; sae_kl needs 0 < rho < 1",
+                loss.rho
+            ));
+        }
+        Ok(())
+    }
+
     /// True for the kinds that draw latent noise in training (the VAEs and the alpha-VAE).
     pub fn noisy_latent(self) -> bool {
         self.is_variational() || self == ModelKind::AlphaVae
@@ -38,12 +70,14 @@ impl std::str::FromStr for ModelKind {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "ae" => Ok(ModelKind::Ae),
-            "sae" => Ok(ModelKind::Sae),
+            "sae" | "sae_l1_weights" => Ok(ModelKind::Sae),
+            "sae_l1_act" => Ok(ModelKind::SaeL1Act),
+            "sae_kl" => Ok(ModelKind::SaeKl),
             "vae" => Ok(ModelKind::Vae),
             "beta_vae" => Ok(ModelKind::BetaVae),
             "alpha_vae" => Ok(ModelKind::AlphaVae),
             _ => Err(format!(
-                "unknown model '{s}' (ae, sae, vae, beta_vae, alpha_vae)"
+                "unknown model '{s}' (ae, sae, sae_l1_act, sae_kl, vae, beta_vae, alpha_vae)"
             )),
         }
     }
@@ -116,14 +150,18 @@ pub enum Reconstruction {
 pub struct LossConfig {
     /// Reconstruction term.
     pub reconstruction: Reconstruction,
-    /// Weight of the L1 penalty on all weights (used by `sae`; thesis lambda 1e-3).
+    /// Weight of the L1 penalty: on all weights (`sae`; thesis lambda 1e-3)
+    /// or on the activations (`sae_l1_act`).
     pub l1: f64,
     /// Weight of the per-column 1-D Wasserstein (EMD) term; 0 disables it.
     pub emd: f64,
-    /// KL weight for VAEs (1 for `vae`; beta for `beta_vae`).
+    /// KL weight for VAEs (1 for `vae`; beta for `beta_vae`) and of the
+    /// sparsity term of `sae_kl`.
     pub beta: f64,
     /// Standard deviation of the latent noise of `alpha_vae`.
     pub alpha: f64,
+    /// Target mean activation of `sae_kl`'s hidden units.
+    pub rho: f64,
 }
 
 impl Default for LossConfig {
@@ -134,6 +172,7 @@ impl Default for LossConfig {
             emd: 0.0,
             beta: 1.0,
             alpha: 0.2,
+            rho: 0.05,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Loss terms: reconstruction (MSE or MSE_SUM), weight L1, EMD and KL.
+//! Loss terms: reconstruction (MSE or MSE_SUM), weight L1, EMD, KL, and
+//! the sparsity terms on activations (L1, KL to a target rho).
 
 use crate::config::{LossConfig, ModelKind, Reconstruction};
 use crate::model::{AutoEncoder, Forward};
@@ -46,6 +47,31 @@ pub fn kl(mean: &Tensor<2>, logvar: &Tensor<2>, w: RowWeights) -> Tensor<1> {
     weighted_mean(t.sum_dim(1) * 0.5, w)
 }
 
+/// sum|h| over the units of every layer in `layers`, per row, mean over
+/// the batch (weighted by `w`).
+pub fn l1_activations(layers: &[Tensor<2>], w: RowWeights) -> Option<Tensor<1>> {
+    let per_row = layers
+        .iter()
+        .map(|h| h.clone().abs().sum_dim(1))
+        .reduce(|a, b| a + b)?;
+    Some(weighted_mean(per_row, w))
+}
+
+/// sum over the units of `layers` of KL(rho || rho_j), rho_j the unit's
+/// mean activation over the batch (clamped into (0, 1)).
+pub fn kl_sparsity(layers: &[Tensor<2>], rho: f64) -> Option<Tensor<1>> {
+    layers
+        .iter()
+        .map(|h| {
+            let r = h.clone().mean_dim(0).clamp(1e-6, 1.0 - 1e-6);
+            let q = r.clone().neg() + 1.0;
+            let kl = r.recip().mul_scalar(rho).log().mul_scalar(rho)
+                + q.recip().mul_scalar(1.0 - rho).log().mul_scalar(1.0 - rho);
+            kl.sum().reshape([1])
+        })
+        .reduce(|a, b| a + b)
+}
+
 /// The training loss of one batch for a model kind.
 pub fn total(
     model: &AutoEncoder,
@@ -72,9 +98,10 @@ pub(crate) fn weight_penalty(
     (kind == ModelKind::Sae && cfg.l1 > 0.0).then(|| model.l1_weights() * cfg.l1)
 }
 
-/// The terms of [`total`] that depend on the batch: reconstruction, EMD and
-/// KL (each a mean over rows, weighted by `w`; EMD compares the batch's
-/// unweighted distributions), without the weight penalty.
+/// The terms of [`total`] that depend on the batch: reconstruction, EMD,
+/// KL and the activation sparsity terms (each a mean over rows, weighted
+/// by `w`; EMD and the KL sparsity see the batch's unweighted
+/// distributions), without the weight penalty.
 pub(crate) fn data_terms(
     kind: ModelKind,
     cfg: &LossConfig,
@@ -93,6 +120,21 @@ pub(crate) fn data_terms(
             1.0
         };
         loss = loss + kl(&f.mean, lv, w) * beta;
+    }
+    match kind {
+        ModelKind::SaeL1Act if cfg.l1 > 0.0 => {
+            let mut layers = f.hidden.clone();
+            layers.push(f.mean.clone());
+            if let Some(p) = l1_activations(&layers, w) {
+                loss = loss + p * cfg.l1;
+            }
+        }
+        ModelKind::SaeKl if cfg.beta > 0.0 => {
+            if let Some(p) = kl_sparsity(&f.hidden, cfg.rho) {
+                loss = loss + p * cfg.beta;
+            }
+        }
+        _ => {}
     }
     loss
 }
@@ -144,5 +186,15 @@ mod tests {
         assert_eq!(scalar(kl(&t(&[1.0, 1.0], 1, 2), &zero, None)), 1.0);
         let two = t(&[2.0], 1, 1);
         assert_eq!(scalar(kl(&t(&[1.0, 1.0], 1, 2), &zero, Some(&two))), 2.0);
+        // Activation L1: rows (1, -2) and (0.5, 0) cost 3 and 0.5.
+        let h = t(&[1.0, -2.0, 0.5, 0.0], 2, 2);
+        assert_eq!(scalar(l1_activations(&[h], None).unwrap()), 1.75);
+        // KL sparsity: one unit of mean 0.2 against rho 0.05:
+        // 0.05 ln(0.05 / 0.2) + 0.95 ln(0.95 / 0.8) = 0.0939432.
+        let h = t(&[0.1, 0.3], 2, 1);
+        let k = scalar(kl_sparsity(&[h], 0.05).unwrap());
+        assert!((k - 0.093_943_2).abs() < 1e-6, "{k}");
+        let at_rho = t(&[0.05, 0.05], 2, 1);
+        assert!(scalar(kl_sparsity(&[at_rho], 0.05).unwrap()).abs() < 1e-6);
     }
 }

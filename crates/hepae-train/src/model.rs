@@ -54,6 +54,9 @@ pub struct Forward {
     pub mean: Tensor<2>,
     /// Latent log-variance (VAE only).
     pub logvar: Option<Tensor<2>>,
+    /// The encoder's hidden activations, input side first (what the
+    /// sparse kinds penalise).
+    pub hidden: Vec<Tensor<2>>,
 }
 
 impl AutoEncoder {
@@ -111,15 +114,18 @@ impl AutoEncoder {
         self.encode_full(x).0
     }
 
-    fn encode_full(&self, x: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+    /// Latent mean, log-variance (VAEs) and the hidden activations.
+    fn encode_full(&self, x: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>, Vec<Tensor<2>>) {
         let slope = self.activations.leaky_slope;
         let mut h = x;
+        let mut hidden = Vec::with_capacity(self.encoder.len());
         for (l, &a) in self.encoder.iter().zip(&self.activations.encoder) {
             h = apply(a, l.forward(h), slope);
+            hidden.push(h.clone());
         }
         let mean = self.latent.forward(h.clone());
         let logvar = self.logvar.as_ref().map(|l| l.forward(h));
-        (mean, logvar)
+        (mean, logvar, hidden)
     }
 
     /// Decodes latent codes back to (normalised) inputs.
@@ -152,7 +158,7 @@ impl AutoEncoder {
     /// Full pass with the sampling noise given (VAEs; ignored by plain AEs),
     /// so that a batch split into shards draws the same noise as a whole one.
     pub(crate) fn forward_with_noise(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> Forward {
-        let (mean, logvar) = self.encode_full(x);
+        let (mean, logvar, hidden) = self.encode_full(x);
         let z = match (&logvar, eps) {
             (Some(lv), Some(eps)) => mean.clone() + (lv.clone() * 0.5).exp() * eps,
             (None, Some(eps)) => mean.clone() + eps * self.noise_std,
@@ -162,6 +168,7 @@ impl AutoEncoder {
             reconstruction: self.decode(z),
             mean,
             logvar,
+            hidden,
         }
     }
 
@@ -377,50 +384,63 @@ mod tests {
         }
     }
 
-    /// The sparse penalty must reach the gradients (Baler computed it but never applied it).
-    #[test]
-    fn sae_gradient_differs_from_ae() {
-        let _rng = crate::RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    /// The first encoder layer's weight gradient of `kind` with `act`
+    /// hidden layers under an L1 and sparsity weight of 0.1.
+    fn first_layer_gradient(kind: ModelKind, act: Activation) -> Vec<f32> {
         let device = Device::flex().autodiff();
-        let mut grads_of = Vec::new();
-        for kind in [ModelKind::Ae, ModelKind::Sae] {
-            device.seed(3);
-            let cfg = ModelConfig {
-                kind,
-                hidden: vec![16, 8],
-                latent: 3,
-                ..Default::default()
-            };
-            let model = AutoEncoder::new(&cfg, 6, &device);
-            let x = Tensor::<2>::from_data(
-                TensorData::new(
-                    (0..60).map(|i| (i % 7) as f32 / 7.0).collect::<Vec<f32>>(),
-                    [10, 6],
-                ),
-                &device,
+        device.seed(3);
+        let cfg = ModelConfig {
+            kind,
+            hidden: vec![16, 8],
+            latent: 3,
+            activation: act,
+            ..Default::default()
+        };
+        let model = AutoEncoder::new(&cfg, 6, &device);
+        let x = Tensor::<2>::from_data(
+            TensorData::new(
+                (0..60).map(|i| (i % 7) as f32 / 7.0).collect::<Vec<f32>>(),
+                [10, 6],
+            ),
+            &device,
+        );
+        let f = model.forward(x.clone(), false);
+        let loss_cfg = LossConfig {
+            l1: 0.1,
+            beta: 0.1,
+            ..Default::default()
+        };
+        let loss = crate::loss::total(&model, kind, &loss_cfg, &x, None, &f);
+        let grads = loss.backward();
+        model.encoder[0]
+            .weight
+            .grad(&grads)
+            .expect("gradient")
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    }
+
+    /// Each sparse penalty reaches the gradients (Baler computed its L1
+    /// term but never applied it).
+    #[test]
+    fn sparse_gradients_differ_from_ae() {
+        let _rng = crate::RNG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let g = first_layer_gradient;
+        let leaky = Activation::LeakyRelu;
+        for (kind, act) in [
+            (ModelKind::SaeL1Act, leaky),
+            (ModelKind::SaeKl, Activation::Sigmoid),
+        ] {
+            let (ae, sparse) = (g(ModelKind::Ae, act), g(kind, act));
+            let scale: f32 = ae.iter().map(|v| v.abs()).sum();
+            let diff: f32 = ae.iter().zip(&sparse).map(|(a, b)| (a - b).abs()).sum();
+            assert!(
+                diff > 1e-3 * scale,
+                "{kind:?}: gradients differ by {diff} of {scale}"
             );
-            let f = model.forward(x.clone(), false);
-            let loss = crate::loss::total(
-                &model,
-                kind,
-                &LossConfig {
-                    l1: 0.1,
-                    ..Default::default()
-                },
-                &x,
-                None,
-                &f,
-            );
-            let grads = loss.backward();
-            let g = model.encoder[0]
-                .weight
-                .grad(&grads)
-                .expect("gradient")
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap();
-            grads_of.push(g);
         }
+        let grads_of = [g(ModelKind::Ae, leaky), g(ModelKind::Sae, leaky)];
         let diff: f32 = grads_of[0]
             .iter()
             .zip(&grads_of[1])

@@ -92,9 +92,10 @@ pub(crate) fn gradients(
 const MIN_SHARD_ROWS: usize = 128;
 
 /// Shards per training step: the CPU threads asked for (0: every core) on the
-/// CPU backend, 1 on a GPU.
+/// CPU backend, 1 on a GPU and for `sae_kl`.
 pub(crate) fn shards_for(cfg: &TrainConfig, device: &Device) -> usize {
-    if *device != Device::flex() {
+    // The KL sparsity term needs the whole batch's mean activations.
+    if *device != Device::flex() || cfg.model.kind == hepae_model::ModelKind::SaeKl {
         return 1;
     }
     resolve_threads(cfg.threads)

@@ -198,6 +198,10 @@ pub fn train(
         .layer_activations()
         .map_err(|e| TrainError::Config(format!("model: {e}")))?;
     cfg.split.check().map_err(TrainError::Config)?;
+    cfg.model
+        .kind
+        .check(&cfg.model, &cfg.loss)
+        .map_err(TrainError::Config)?;
     // The thread count is saved resolved: it fixes how batches split (see `step`).
     let mut cfg = cfg.clone();
     let auto_threads = cfg.threads == 0;
@@ -495,9 +499,11 @@ mod tests {
     /// validation loss, even while the training loss still falls.
     #[test]
     fn early_stopping_watches_the_validation_loss() {
-        let mut cfg = TrainConfig::default();
-        cfg.early_stopping_patience = 3;
-        cfg.lr_patience = 1;
+        let cfg = TrainConfig {
+            early_stopping_patience: 3,
+            lr_patience: 1,
+            ..Default::default()
+        };
         let (mut with, mut without) = (state(), state());
         for epoch in 1..=5 {
             let train = 1.0 / epoch as f64;
