@@ -120,6 +120,14 @@ fn bad_training_config_is_rejected_with_its_line() {
             "model: {hidden: [8, 4], activations: [tanh]}\n",
             "activations lists 1 layers",
         ),
+        (
+            "column_scaling: {ptt: standard}\n",
+            "column_scaling.ptt: not an input column",
+        ),
+        (
+            "column_scaling: {pt: {log10: {shift: -1.0e6}}}\n",
+            "column 'pt' of training row 0 normalises to NaN",
+        ),
     ] {
         std::fs::write(&cfg, yaml).unwrap();
         let o = hepae(&[

@@ -11,9 +11,11 @@ Pipeline file keys (strict: unknown keys are errors with line and column):
   name, description, out (default out/), dataset (datasets/NAME.yaml)
   ingest:      inputs (globs, $HEPAE_DATA), tree, collection, columns, drop_nonfinite
   preprocess:  cuts [COLUMN:MIN:MAX], drop_zero_columns, drop_columns
-  train:       model {kind, hidden, latent, activation}, loss {reconstruction, l1, emd, beta},
-               columns, scaling, log_columns, epochs, batch_size, lr, lr_patience, lr_factor,
-               min_lr, early_stopping_patience, min_delta, seed, checkpoint_every, backend, threads
+  train:       model {kind, hidden, latent, activation, activations, leaky_slope, output_activation},
+               loss {reconstruction, l1, emd, beta, alpha, rho}, split {validation, test, seed},
+               columns, scaling, log_columns, column_scaling {COLUMN: min_max | standard | none |
+               {log10: {shift, scale}} | {linear: {scale, shift}}}, epochs, batch_size, lr, lr_patience,
+               lr_factor, min_lr, early_stopping_patience, min_delta, seed, checkpoint_every, backend, threads
   compression_ratios: [R, ...]  one train..validate chain per R = features / latent
   compress:    latent_dtype, bounds {COLUMN: {abs, rel}}, lossless, zstd_level
   validate:    mass_column, windows [{name, lo, hi}], fit_bin_width, fit_signal, hist_bins

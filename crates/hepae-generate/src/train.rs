@@ -31,6 +31,7 @@ pub fn train_config(cfg: &GenerateConfig) -> TrainConfig {
         columns: Vec::new(),
         scaling: Scaling::Standard,
         log_columns: Vec::new(),
+        column_scaling: Default::default(),
         // The generation stage holds out its own events for the metrics.
         split: Default::default(),
         epochs: cfg.epochs,

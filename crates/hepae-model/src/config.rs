@@ -1,6 +1,6 @@
 //! Training configuration: model, loss, optimiser schedule, backend.
 
-use crate::norm::Scaling;
+use crate::norm::{ColumnScaling, Scaling};
 use serde::{Deserialize, Serialize};
 
 /// Which autoencoder.
@@ -243,6 +243,8 @@ pub struct TrainConfig {
     pub scaling: Scaling,
     /// Columns log-transformed before scaling.
     pub log_columns: Vec<String>,
+    /// Columns scaled their own way instead of by `scaling`.
+    pub column_scaling: std::collections::BTreeMap<String, ColumnScaling>,
     /// Rows held out of training: validation (watched by early stopping
     /// and the LR schedule) and test (scored once, into `metrics.json`).
     pub split: Split,
@@ -283,6 +285,7 @@ impl Default for TrainConfig {
             columns: Vec::new(),
             scaling: Scaling::MinMax,
             log_columns: Vec::new(),
+            column_scaling: Default::default(),
             split: Split::default(),
             epochs: 1000,
             batch_size: 512,

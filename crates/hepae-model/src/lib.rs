@@ -23,5 +23,5 @@ pub use config::{
 pub use dir::{layer_names, load, load_description, Model, ModelDir, ModelMeta};
 pub use error::{ModelError, Result};
 pub use mlp::Mlp;
-pub use norm::{ColumnNorm, Normalizer, Scaling};
+pub use norm::{ColumnNorm, ColumnScaling, Normalizer, Scaling};
 pub use tensors::{read_safetensors, safetensors_bytes, NamedTensor};

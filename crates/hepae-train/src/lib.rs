@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+mod checks;
 pub mod data;
 mod error;
 mod files;

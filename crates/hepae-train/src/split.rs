@@ -91,6 +91,21 @@ impl Held {
     }
 }
 
+/// An error naming the first column whose normalised training values are
+/// not finite (a fixed log10 scaling outside its domain, say).
+pub(crate) fn check_normalised(x: &[f32], names: &[String]) -> Result<(), TrainError> {
+    let n = names.len();
+    match x.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(TrainError::Input(format!(
+            "column '{}' of training row {} normalises to {} (check its column_scaling)",
+            names[i % n],
+            i / n,
+            x[i]
+        ))),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

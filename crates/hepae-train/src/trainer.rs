@@ -189,27 +189,29 @@ pub fn train(
     if data.rows == 0 {
         return Err(TrainError::Input("no rows to train on".into()));
     }
-    if cfg.batch_size == 0 || cfg.lr <= 0.0 || cfg.model.latent == 0 {
-        return Err(TrainError::Config(
-            "batch_size, lr and latent must be positive".into(),
-        ));
-    }
-    cfg.model
-        .layer_activations()
-        .map_err(|e| TrainError::Config(format!("model: {e}")))?;
-    cfg.split.check().map_err(TrainError::Config)?;
-    cfg.model
-        .kind
-        .check(&cfg.model, &cfg.loss)
-        .map_err(TrainError::Config)?;
+    crate::checks::check_config(data, cfg)?;
     // The thread count is saved resolved: it fixes how batches split (see `step`).
     let mut cfg = cfg.clone();
     let auto_threads = cfg.threads == 0;
     cfg.threads = resolve_threads(cfg.threads);
-    let dir = ModelDir(out.to_path_buf());
-    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
     let n = data.cols();
     let held = Held::new(data, opts.row_weights.as_deref(), &cfg)?;
+    // Normalise once, fitted on the training rows; the fit is part of the model.
+    let norm = Normalizer::fit_with(
+        &held.train,
+        &data.names,
+        cfg.scaling,
+        &cfg.log_columns,
+        &cfg.column_scaling,
+    );
+    let mut x = held.train.clone();
+    norm.apply(&mut x);
+    crate::split::check_normalised(&x, &data.names)?;
+    let mut xv = held.validation.clone();
+    norm.apply(&mut xv);
+    // Nothing is written before every check has passed.
+    let dir = ModelDir(out.to_path_buf());
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
     let mut meta = ModelMeta {
         hepae_version: env!("CARGO_PKG_VERSION").into(),
         config: cfg.clone(),
@@ -219,13 +221,6 @@ pub fn train(
     };
     let (plain_device, device_name) = select_device(cfg.backend);
     let device = plain_device.clone().autodiff();
-
-    // Normalise once, fitted on the training rows; the fit is part of the model.
-    let norm = Normalizer::fit(&held.train, &data.names, cfg.scaling, &cfg.log_columns);
-    let mut x = held.train.clone();
-    norm.apply(&mut x);
-    let mut xv = held.validation.clone();
-    norm.apply(&mut xv);
     let weights = held.weights;
 
     let ckpt = dir.checkpoint();
