@@ -320,3 +320,66 @@ fn set_overrides_and_the_reproduction_report() {
     );
     assert!(!dir.path().join("bad").exists());
 }
+
+/// A tiny study grid (2 models x 2 scalings x 2 seeds) on the shipped HEP2
+/// slice: one table row per cell, with mean and std over the seeds equal
+/// to those of the runs' own test metrics, and a variable set that drops
+/// sparse columns.
+#[test]
+fn study_grid_tabulates_every_cell_over_its_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        r#"name: tiny
+out: {out}
+ingest: {{inputs: ["{input}"], tree: Events, collection: GenJetAK8, columns: [pt, eta, phi, mass, auxiliaryEnergy]}}
+preprocess: {{cuts: ["pt:1:8000"]}}
+train: {{model: {{hidden: [16, 8], latent: 2}}, loss: {{reconstruction: mse, l1: 0.0}}, epochs: 2, batch_size: 256, backend: cpu}}
+study:
+  rows: 3000
+  seeds: [1, 2]
+  variables:
+    - {{name: all}}
+    - {{name: dense, drop_zero_fraction: 0.5}}
+  models:
+    - {{name: ae, model: {{kind: ae, hidden: [16, 8], latent: 2}}}}
+    - {{name: l1act, model: {{kind: sae_l1_act, hidden: [16, 8], latent: 2}}, loss: {{reconstruction: mse, l1: 1.0e-3}}}}
+  scalings:
+    - {{name: mm, scaling: min_max}}
+    - {{name: lin, scaling: min_max, column_scaling: {{eta: {{linear: {{scale: 5}}}}, phi: {{linear: {{scale: 3}}}}}}}}
+"#,
+        out = dir.path().join("out").display(),
+        input = data_file("pythia/hep2_slice_1.root"),
+    );
+    let p = dir.path().join("tiny.yaml");
+    std::fs::write(&p, yaml).unwrap();
+    run_ok(&["run", p.to_str().unwrap()]);
+    let study = dir.path().join("out/tiny/study");
+    let t = hepae_table::read_parquet(&study.join("table.parquet")).unwrap();
+    assert_eq!(t.num_rows(), 2 * 2 * 2, "variable sets x models x scalings");
+    assert!(study.join("correlation.png").is_file());
+    let s = json(&study.join("summary.json"));
+    let cells = s["cells"].as_array().unwrap();
+    // auxiliaryEnergy is mostly zero: the dense set drops it.
+    assert_eq!(cells[0]["columns"].as_array().unwrap().len(), 5);
+    assert_eq!(cells[4]["columns"].as_array().unwrap().len(), 4);
+    for c in cells {
+        let run = |seed: u64| {
+            let d = study.join(format!(
+                "runs/{}/{}/{}/seed{seed}/metrics.json",
+                c["variables"].as_str().unwrap(),
+                c["model"].as_str().unwrap(),
+                c["scaling"].as_str().unwrap()
+            ));
+            json(&d)["mse"].as_f64().unwrap()
+        };
+        let (a, b) = (run(1), run(2));
+        let mean = (a + b) / 2.0;
+        let std = ((a - mean).powi(2) + (b - mean).powi(2)).sqrt();
+        assert!((c["mse"]["mean"].as_f64().unwrap() - mean).abs() <= 1e-12 * mean);
+        assert!((c["mse"]["std"].as_f64().unwrap() - std).abs() <= 1e-9 * mean);
+        assert!(a != b, "two seeds, two runs");
+    }
+    let md = std::fs::read_to_string(study.join("table.md")).unwrap();
+    assert_eq!(md.lines().count(), 2 + 8);
+    assert!(md.contains("| dense (4) | l1act | lin | 2 |"), "{md}");
+}

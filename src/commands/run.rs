@@ -23,6 +23,9 @@ Pipeline file keys (strict: unknown keys are errors with line and column):
                matrix {types, n (N or {TYPE: N}), sqrt_s, rapidity, btag_column}
                (with rmm the stages are rmm -> anomaly, and train is the anomaly model)
   anomaly:     test_fraction, seed, weight_column, score (reconstruction, kl, sum)
+  study:       models [{name, model, loss}], scalings [{name, scaling, column_scaling, log_columns}],
+               variables [{name, drop_zero_fraction}], seeds, epochs, rows, split
+               (with study the stages are ingest -> preprocess -> study)
   darkmachines: inputs (challenge CSV, $HEPAE_DATA), slots {bjets, jets, electrons, muons, photons}, units
   generate:    processes, model (vae, beta_vae, alpha_vae), hidden, latent, activation, beta, alpha,
                slots, log, epochs, batch_size, lr, early_stopping_patience, holdout, events, seed,

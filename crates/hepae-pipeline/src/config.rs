@@ -56,6 +56,10 @@ pub struct Pipeline {
     /// Anomaly-stage options (background split, weights).
     #[serde(default)]
     pub anomaly: hepae_rmm::AnomalyOptions,
+    /// The model study: when present the pipeline runs ingest ->
+    /// preprocess -> study, with `train` as the base of every run.
+    #[serde(default)]
+    pub study: Option<crate::study::StudySection>,
     /// Dark Machines CSV input of the generation chain.
     #[serde(default)]
     pub darkmachines: Option<DarkMachinesSection>,

@@ -16,6 +16,8 @@ mod load;
 pub mod repro;
 mod stage;
 mod stages;
+pub mod study;
+mod study_chain;
 mod train;
 
 pub use config::{Dataset, Pipeline};

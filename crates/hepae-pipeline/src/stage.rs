@@ -21,11 +21,13 @@ pub enum Stage {
     Anomaly,
     /// VAE event generator, generated events and their metrics.
     Generate,
+    /// The model study grid.
+    Study,
 }
 
 impl Stage {
     /// All stages in order.
-    pub const ALL: [Stage; 9] = [
+    pub const ALL: [Stage; 10] = [
         Stage::Ingest,
         Stage::Preprocess,
         Stage::Train,
@@ -35,6 +37,7 @@ impl Stage {
         Stage::Rmm,
         Stage::Anomaly,
         Stage::Generate,
+        Stage::Study,
     ];
     /// Lower-case name (also the output directory).
     pub fn name(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Stage {
             Stage::Rmm => "rmm",
             Stage::Anomaly => "anomaly",
             Stage::Generate => "generate",
+            Stage::Study => "study",
         }
     }
 }

@@ -151,7 +151,10 @@ pub(crate) fn file_stamps(files: &[PathBuf]) -> serde_json::Value {
 }
 
 /// The ingest section, from the pipeline or its dataset's stand-in.
-fn resolve_ingest(p: &Pipeline, base: &Path) -> Result<(IngestSection, PreprocessSection)> {
+pub(crate) fn resolve_ingest(
+    p: &Pipeline,
+    base: &Path,
+) -> Result<(IngestSection, PreprocessSection)> {
     let dataset: Option<Dataset> = match &p.dataset {
         Some(d) => Some(read_yaml(&base.join(d))?),
         None => None,
@@ -211,6 +214,9 @@ pub fn run(path: &Path, opts: &RunOptions) -> Result<(Vec<StageOutcome>, Vec<Pat
     }
     if let Some(g) = &p.generate {
         return crate::generate_chain::run_generate(&p, g, &root, opts);
+    }
+    if let Some(st) = &p.study {
+        return crate::study_chain::run_study(&p, st, &root, base, opts);
     }
     check_chain(&p, path)?;
     let (ingest, pre) = resolve_ingest(&p, base)?;
@@ -277,7 +283,7 @@ fn config_value(v: &impl Serialize) -> Result<serde_json::Value> {
 }
 
 /// ROOT files -> `ingest/jets.parquet` (+ its report).
-fn stage_ingest(ctx: &mut Ctx, ingest: &IngestSection, dir: &Path) -> Result<String> {
+pub(crate) fn stage_ingest(ctx: &mut Ctx, ingest: &IngestSection, dir: &Path) -> Result<String> {
     let expanded: Vec<String> = ingest.inputs.iter().map(|p| expand_data(p)).collect();
     let inputs = hepae_ingest::expand_inputs(&expanded).map_err(|e| PipelineError::Stage {
         stage: "ingest".into(),
@@ -317,7 +323,7 @@ fn stage_ingest(ctx: &mut Ctx, ingest: &IngestSection, dir: &Path) -> Result<Str
 }
 
 /// `jets` -> `preprocess/table.parquet` after cuts and column drops.
-fn stage_preprocess(
+pub(crate) fn stage_preprocess(
     ctx: &mut Ctx,
     pre: &PreprocessSection,
     jets: &Path,
