@@ -33,7 +33,8 @@ enum Command {
     /// Train a VAE event generator on Dark Machines events, generate events
     /// and compare them with held-out MC and two baselines.
     Generate(generate::GenerateArgs),
-    /// Train an autoencoder (ae, sae, vae, beta_vae, alpha_vae) on a Parquet table.
+    /// Train an autoencoder (ae, sae, sae_l1_act, sae_kl, vae, beta_vae,
+    /// alpha_vae) on a Parquet table.
     Train(train::TrainArgs),
     /// Compress a Parquet table with a trained model into an artifact directory
     /// (latent space, model, residuals for error bounds, lossless columns).
@@ -50,6 +51,9 @@ enum Command {
     Rmm(rmm::RmmArgs),
     /// Train an autoencoder on SM background RMMs and score every event (ROC, AUC).
     Anomaly(rmm::AnomalyArgs),
+    /// Run a model study: variable sets x models x scalings x seeds on one
+    /// table, judged on held-out test rows (table.md, table.parquet).
+    Study(study::StudyArgs),
     /// Reports built from pipeline outputs (`report repro`: HEP1/HEP2 beside
     /// the Baler thesis tables).
     Report {
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run::run(&a),
         Command::Rmm(a) => rmm::run_rmm(&a),
         Command::Anomaly(a) => rmm::run_anomaly(&a),
+        Command::Study(a) => study::run(&a),
         Command::Report { kind } => report::run(&kind),
         Command::Dataset(a) => dataset::run(&a),
         Command::BenchTrain(a) => bench_train::run(&a),

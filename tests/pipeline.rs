@@ -383,3 +383,60 @@ study:
     assert_eq!(md.lines().count(), 2 + 8);
     assert!(md.contains("| dense (4) | l1act | lin | 2 |"), "{md}");
 }
+
+/// `hepae study` on a table: one cell over three seeds, and a grid
+/// without models is an error before anything is written.
+#[test]
+fn study_command_runs_a_grid_on_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let jets = dir.path().join("jets.parquet");
+    let input = data_file("pythia/hep2_slice_1.root");
+    let mut args = ingest_args(
+        &input,
+        "Events",
+        "GenJetAK8",
+        "pt,eta,phi,mass",
+        jets.to_str().unwrap(),
+    );
+    args.extend(["--cut", "pt:1:8000"]);
+    ok(&args);
+    let cfg = dir.path().join("study.yaml");
+    std::fs::write(
+        &cfg,
+        "train: {epochs: 2, batch_size: 256, backend: cpu}\nstudy:\n  rows: 2000\n  models: [{name: ae, model: {hidden: [8], latent: 2}}]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("study");
+    let o = ok(&[
+        "study",
+        "--data",
+        jets.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("| all (4) | ae | default | 3 |"), "{table}");
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["cells"][0]["seeds"], serde_json::json!([1, 2, 3]));
+    assert!(s["cells"][0]["mse"]["std"].as_f64().unwrap() > 0.0);
+    std::fs::write(&cfg, "study: {models: []}\n").unwrap();
+    let bad = dir.path().join("bad");
+    let o = hepae(&[
+        "study",
+        "--data",
+        jets.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("study: needs at least one model"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!bad.exists());
+}

@@ -10,5 +10,6 @@ pub mod inspect;
 pub mod report;
 pub mod rmm;
 pub mod run;
+pub mod study;
 pub mod train;
 pub mod validate;

@@ -25,4 +25,5 @@ pub use error::{PipelineError, Result, StageFailure};
 pub use load::{expand_data, load_pipeline, read_yaml};
 pub use stage::Stage;
 pub use stages::{run, RunOptions, StageOutcome};
+pub use study_chain::study_table;
 pub use train::train_with_plot;

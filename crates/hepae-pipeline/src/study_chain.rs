@@ -38,15 +38,28 @@ pub(crate) fn run_study(
         }
         let m = hepae_train::data::from_batch(&b, &train.columns)
             .map_err(|e| PipelineError::Config(format!("{}: {e}", table.display())))?;
-        correlation_plot(&m, &dir.join("correlation.png"))?;
-        let cells = run_grid(&m, train, s, dir)?;
-        write_outputs(&cells, dir)?;
-        for line in table_md(&cells).lines().skip(2) {
+        for line in study_table(&m, train, s, dir)?.lines().skip(2) {
             eprintln!("    {line}");
         }
         Ok(())
     })?;
     Ok((ctx.outcomes, vec![dir.join("table.md")]))
+}
+
+/// The study of `m` into `dir` (`hepae study` and the pipeline stage):
+/// the correlation plot, every run, and the table it returns.
+pub fn study_table(
+    m: &hepae_train::Matrix,
+    train: &hepae_train::TrainConfig,
+    s: &StudySection,
+    dir: &Path,
+) -> std::result::Result<String, crate::StageFailure> {
+    check(s)?;
+    std::fs::create_dir_all(dir)?;
+    correlation_plot(m, &dir.join("correlation.png"))?;
+    let cells = run_grid(m, train, s, dir)?;
+    write_outputs(&cells, dir)?;
+    Ok(table_md(&cells))
 }
 
 /// Names unique and present, seeds and models given, shares in [0, 1].

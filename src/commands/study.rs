@@ -1,0 +1,47 @@
+//! `hepae study`: the model study grid on one table.
+
+use anyhow::Result;
+use clap::Args;
+use hepae_pipeline::study::StudySection;
+use hepae_train::TrainConfig;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct StudyArgs {
+    /// Input table (Parquet from `hepae ingest`).
+    #[arg(long)]
+    data: PathBuf,
+    /// YAML with `study:` and optionally `train:`, the base of every run
+    /// (the keys of a pipeline's sections; see docs/pipeline.md).
+    #[arg(long)]
+    config: PathBuf,
+    /// Output directory: table.md, table.parquet, summary.json,
+    /// correlation.png and runs/.
+    #[arg(short, long)]
+    out: PathBuf,
+}
+
+/// The study file: a pipeline's `train:` and `study:` sections.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StudyFile {
+    #[serde(default)]
+    train: TrainConfig,
+    study: StudySection,
+}
+
+pub fn run(a: &StudyArgs) -> Result<()> {
+    let f: StudyFile = hepae_pipeline::read_yaml(&a.config)?;
+    let mut b = hepae_table::read_parquet(&a.data)?;
+    if f.study.rows > 0 && b.num_rows() > f.study.rows {
+        b = b.slice(0, f.study.rows);
+    }
+    let m = hepae_train::data::from_batch(&b, &f.train.columns)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.data.display()))?;
+    let table = hepae_pipeline::study_table(&m, &f.train, &f.study, &a.out)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    print!("{table}");
+    eprintln!("study of {} rows in {}", m.rows, a.out.display());
+    Ok(())
+}
