@@ -294,10 +294,20 @@ fn set_overrides_and_the_reproduction_report() {
         format!("{:.2}", m["ratios"]["R_star"].as_f64().unwrap())
     );
     assert_eq!(cells[8], "1.55", "thesis R* of HEP2 at R = 1.6");
+    // Thesis values beside ours (datasets/reference/baler_thesis.json):
+    // Table 2's jets after cuts, Table 3's L1 loss at R = 1.6, Table 6's
+    // outlier shares of pt.
     assert!(
-        md.contains(&format!("| after cuts | {rows} | about 493k |")),
+        md.contains(&format!("| after cuts | {rows} | 493080 |")),
         "{md}"
     );
+    assert_eq!(cells[5], "6.340e-3 (L1)", "thesis Table 3, HEP2 R = 1.6");
+    let pt = md
+        .lines()
+        .find(|l| l.starts_with("| pt |"))
+        .unwrap_or_else(|| panic!("no pt outlier row in\n{md}"));
+    let pt: Vec<&str> = pt.split('|').map(str::trim).collect();
+    assert_eq!((pt[3], pt[5]), ("7.00", "10.45"), "thesis Table 6");
     assert!(md.contains("| nConstituents |"), "{md}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<table>") && html.contains("hep2_r1.6_loss.png"));
