@@ -136,6 +136,38 @@ pub fn table_md(cells: &[Cell]) -> String {
     s
 }
 
+/// The GSoC 2021 report's test metrics (`datasets/reference/gsoc.json`,
+/// Tables 6.1-6.3), to read beside ours: their data are the CMS jets, ours
+/// the stand-in.
+fn gsoc_reference_md() -> String {
+    const GSOC: &str = include_str!("../../../datasets/reference/gsoc.json");
+    let j: serde_json::Value =
+        serde_json::from_str(GSOC).expect("the compiled-in GSoC JSON parses");
+    let g = &j["gsoc2021_atlas_autoencoders"];
+    let mut s = format!(
+        "## Reference: GSoC 2021 (their test set of the CMS JetHT jets)\n\n{}. {}.\n\n| table | variables | model or normalisation | test MSE | test RMSE | mean residual |\n|---|---|---|---|---|---|\n",
+        g["source"].as_str().unwrap_or("?"),
+        g["data"].as_str().unwrap_or("?")
+    );
+    for (key, table) in [
+        ("table_6_1_normalisation_standard_ae", "6.1"),
+        ("table_6_2_sparse", "6.2"),
+        ("table_6_3_models", "6.3"),
+    ] {
+        for r in g[key].as_array().into_iter().flatten() {
+            let name = r["technique"]
+                .as_str()
+                .or(r["model"].as_str())
+                .unwrap_or("?");
+            s += &format!(
+                "| {table} | {} | {name} | {} | {} | {} |\n",
+                r["dim"], r["mse"], r["rmse"], r["residuals"]
+            );
+        }
+    }
+    s
+}
+
 /// `table.md`, `table.parquet` and `summary.json`.
 fn write_outputs(cells: &[Cell], dir: &Path) -> std::result::Result<(), crate::StageFailure> {
     use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
@@ -173,7 +205,8 @@ fn write_outputs(cells: &[Cell], dir: &Path) -> std::result::Result<(), crate::S
         &[],
         hepae_table::DEFAULT_ZSTD_LEVEL,
     )?;
-    hepae_table::write_bytes_atomic(&dir.join("table.md"), table_md(cells).as_bytes())?;
+    let md = format!("{}\n{}", table_md(cells), gsoc_reference_md());
+    hepae_table::write_bytes_atomic(&dir.join("table.md"), md.as_bytes())?;
     hepae_table::write_json_atomic(
         &serde_json::json!({ "cells": cells }),
         &dir.join("summary.json"),
