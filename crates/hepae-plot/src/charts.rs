@@ -352,28 +352,39 @@ fn draw_heat<DB: DrawingBackend<ErrorType: 'static>>(
         .cloned()
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
+    // Long labels (column names) get room on the y axis as "NAME i" and
+    // are numbered on the x axis, where they would overlap.
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+    let long = longest > 6;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 24))
         .margin(12)
         .x_label_area_size(50)
-        .y_label_area_size(60)
+        .y_label_area_size(if long { 30 + 7 * longest } else { 60 })
         .build_cartesian_2d(-0.5f64..n as f64 - 0.5, n as f64 - 0.5..-0.5f64)?;
     let step = n.div_ceil(26).max(1);
-    let lab = |v: &f64| {
+    let at = |v: &f64| {
         let i = v.round() as usize;
-        if (v - v.round()).abs() < 1e-6 && v.round() >= 0.0 && i < n && i.is_multiple_of(step) {
-            labels[i].clone()
-        } else {
-            String::new()
-        }
+        let on = (v - v.round()).abs() < 1e-6 && v.round() >= 0.0 && i < n;
+        (on && i.is_multiple_of(step)).then_some(i)
+    };
+    let y_lab = |v: &f64| match at(v) {
+        Some(i) if long => format!("{} {i}", labels[i]),
+        Some(i) => labels[i].clone(),
+        None => String::new(),
+    };
+    let x_lab = |v: &f64| match at(v) {
+        Some(i) if long => i.to_string(),
+        Some(i) => labels[i].clone(),
+        None => String::new(),
     };
     chart
         .configure_mesh()
         .disable_mesh()
         .x_labels(n)
         .y_labels(n)
-        .x_label_formatter(&lab)
-        .y_label_formatter(&lab)
+        .x_label_formatter(&x_lab)
+        .y_label_formatter(&y_lab)
         .label_style(("sans-serif", 11))
         .draw()?;
     chart.draw_series((0..n * n).filter(|k| values[*k] != 0.0).map(|k| {
