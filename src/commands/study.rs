@@ -33,15 +33,9 @@ struct StudyFile {
 
 pub fn run(a: &StudyArgs) -> Result<()> {
     let f: StudyFile = hepae_pipeline::read_yaml(&a.config)?;
-    let mut b = hepae_table::read_parquet(&a.data)?;
-    if f.study.rows > 0 && b.num_rows() > f.study.rows {
-        b = b.slice(0, f.study.rows);
-    }
-    let m = hepae_train::data::from_batch(&b, &f.train.columns)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", a.data.display()))?;
-    let table = hepae_pipeline::study_table(&m, &f.train, &f.study, &a.out)
+    let table = hepae_pipeline::study_table(&a.data, &f.train, &f.study, &a.out)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     print!("{table}");
-    eprintln!("study of {} rows in {}", m.rows, a.out.display());
+    eprintln!("study of {} in {}", a.data.display(), a.out.display());
     Ok(())
 }

@@ -33,9 +33,12 @@ const HEP2: Thesis = Thesis {
     input: "TTbar GenJets (AOD)",
 };
 
-/// The thesis' figures as JSON.
-fn thesis() -> Value {
-    serde_json::from_str(THESIS_JSON).expect("the compiled-in thesis JSON parses")
+/// The thesis' figures as JSON, parsed once.
+fn thesis() -> &'static Value {
+    static PARSED: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        serde_json::from_str(THESIS_JSON).expect("the compiled-in thesis JSON parses")
+    })
 }
 
 /// The thesis' key of a ratio (`1.6`, `4`, `6`).
@@ -360,7 +363,7 @@ fn ratios_table<'a>(
 
 /// Thesis Tables 5-12: outlier shares per variable, AE against PCA.
 fn outliers_table(md: &mut String, s: &Value, name: &str, t: &Thesis, r: Option<f64>) {
-    let rows = r.map_or(Vec::new(), |r| outlier_rows(&thesis(), t.label, r, "L1"));
+    let rows = r.map_or(Vec::new(), |r| outlier_rows(thesis(), t.label, r, "L1"));
     let _ = writeln!(
         md,
         "### Outliers{name} (thesis Tables 5-12)\n\nShare of values outside the whiskers \

@@ -32,13 +32,7 @@ pub(crate) fn run_study(
     let dir = root.join("study");
     let cfg = serde_json::json!({"train": train, "study": s});
     ctx.stage(Stage::Study, &dir, "study", cfg, &[&k_pre], |dir| {
-        let mut b = hepae_table::read_parquet(&table)?;
-        if s.rows > 0 && b.num_rows() > s.rows {
-            b = b.slice(0, s.rows);
-        }
-        let m = hepae_train::data::from_batch(&b, &train.columns)
-            .map_err(|e| PipelineError::Config(format!("{}: {e}", table.display())))?;
-        for line in study_table(&m, train, s, dir)?.lines().skip(2) {
+        for line in study_table(&table, train, s, dir)?.lines().skip(2) {
             eprintln!("    {line}");
         }
         Ok(())
@@ -46,15 +40,22 @@ pub(crate) fn run_study(
     Ok((ctx.outcomes, vec![dir.join("table.md")]))
 }
 
-/// The study of `m` into `dir` (`hepae study` and the pipeline stage):
-/// the correlation plot, every run, and the table it returns.
+/// The study of the first `s.rows` rows of `table` into `dir` (`hepae
+/// study` and the pipeline stage): the correlation plot, every run, and
+/// the table it returns.
 pub fn study_table(
-    m: &hepae_train::Matrix,
+    table: &Path,
     train: &hepae_train::TrainConfig,
     s: &StudySection,
     dir: &Path,
 ) -> std::result::Result<String, crate::StageFailure> {
     check(s)?;
+    let mut b = hepae_table::read_parquet(table)?;
+    if s.rows > 0 && b.num_rows() > s.rows {
+        b = b.slice(0, s.rows);
+    }
+    let m = &hepae_train::data::from_batch(&b, &train.columns)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", table.display())))?;
     std::fs::create_dir_all(dir)?;
     correlation_plot(m, &dir.join("correlation.png"))?;
     let cells = run_grid(m, train, s, dir)?;
