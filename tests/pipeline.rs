@@ -126,6 +126,33 @@ fn quickstart_runs_then_skips_then_reruns_what_changed() {
 }
 
 #[test]
+fn resume_continues_a_train_stage_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = quickstart_in(dir.path(), "");
+    let ps = p.to_str().unwrap();
+    run_ok(&["run", ps, "--set", "train.epochs=3"]);
+    let train = dir.path().join("out/quickstart/train");
+    // More epochs for the finished run: it continues from epoch 3.
+    let err = run_ok(&["run", ps, "--resume", "--set", "train.epochs=6"]);
+    assert!(err.contains("resumed after epoch 3"), "{err}");
+    let resumed = std::fs::read(train.join("model.safetensors")).unwrap();
+    let epochs = |d: &Path| {
+        let b = hepae_table::read_parquet(&d.join("loss.parquet")).unwrap();
+        b.num_rows()
+    };
+    // Epoch 0 is the loss before training.
+    assert_eq!(epochs(&train), 7);
+    // The same six epochs from scratch give the same weights, bit for bit.
+    let err = run_ok(&["run", ps, "--from", "train", "--set", "train.epochs=6"]);
+    assert!(!err.contains("resumed"), "{err}");
+    assert_eq!(
+        std::fs::read(train.join("model.safetensors")).unwrap(),
+        resumed
+    );
+    assert_eq!(epochs(&train), 7);
+}
+
+#[test]
 fn strict_yaml_errors_name_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [

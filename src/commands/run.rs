@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// or `--set out=/scratch/out` (repeatable; the value is YAML).
     #[arg(long, value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Continue a re-running train stage from its checkpoint (an interrupted
+    /// run, or more epochs for a finished one) instead of from scratch.
+    #[arg(long)]
+    resume: bool,
 }
 
 pub fn run(a: &RunArgs) -> Result<()> {
@@ -59,6 +63,7 @@ pub fn run(a: &RunArgs) -> Result<()> {
         only: a.only,
         force: a.force,
         set: a.set.clone(),
+        resume: a.resume,
     };
     let (outcomes, reports) = hepae_pipeline::run(&a.pipeline, &opts)?;
     let ran = outcomes.iter().filter(|o| o.ran).count();

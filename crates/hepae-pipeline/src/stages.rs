@@ -18,6 +18,9 @@ pub struct RunOptions {
     pub force: bool,
     /// `KEY=VALUE` overrides of the pipeline file (`train.epochs=30`).
     pub set: Vec<String>,
+    /// Continue a train stage that re-runs from the checkpoint in its
+    /// directory (an interrupted run, or more epochs), instead of afresh.
+    pub resume: bool,
 }
 
 /// What happened to one stage.
@@ -108,9 +111,11 @@ impl Ctx<'_> {
         }
         eprintln!("{prefix}: running -> {}", dir.display());
         let t0 = Instant::now();
-        // A stage starts from an empty directory so nothing stale survives.
+        // A stage starts from an empty directory so nothing stale survives;
+        // a resumed train stage keeps its checkpoint, which the trainer checks.
         let io = |e: std::io::Error| err(Box::new(hepae_table::TableError::io(dir, e)));
-        if dir.exists() {
+        let keep = stage == Stage::Train && self.opts.resume;
+        if dir.exists() && !keep {
             std::fs::remove_dir_all(dir).map_err(io)?;
         }
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -419,6 +424,7 @@ impl Variant<'_> {
         cfg.model.latent = self.latent;
         let latent = self.latent;
         let key = config_value(&cfg)?;
+        let resume = ctx.opts.resume;
         ctx.stage(
             Stage::Train,
             dir,
@@ -435,12 +441,15 @@ impl Variant<'_> {
                     m.cols(),
                     cfg.epochs
                 );
-                let o = crate::train_with_plot(&m, &cfg, dir, false)?;
+                let o = crate::train_with_plot(&m, &cfg, dir, resume)?;
                 let last = o
                     .history
                     .last()
                     .map(|h| (h.epoch, h.loss))
                     .unwrap_or((0, f64::NAN));
+                if o.resumed_from > 0 {
+                    eprintln!("    resumed after epoch {}", o.resumed_from);
+                }
                 eprintln!("    {} epochs on {}: loss {:.4e}", last.0, o.device, last.1);
                 Ok(())
             },
