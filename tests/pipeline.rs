@@ -410,6 +410,20 @@ study:
             json(&d)["mse"].as_f64().unwrap()
         };
         let (a, b) = (run(1), run(2));
+        // Each seed's model also compressed the rows: R* is their mean.
+        let r_star = |seed: u64| {
+            let d = study.join(format!(
+                "runs/{}/{}/{}/seed{seed}/table.hepae/manifest.json",
+                c["variables"].as_str().unwrap(),
+                c["model"].as_str().unwrap(),
+                c["scaling"].as_str().unwrap()
+            ));
+            json(&d)["ratios"]["R_star"].as_f64().unwrap()
+        };
+        let rs = (r_star(1) + r_star(2)) / 2.0;
+        assert!((c["r_star"]["mean"].as_f64().unwrap() - rs).abs() <= 1e-12 * rs);
+        assert!(c["compress_seconds"]["mean"].as_f64().unwrap() > 0.0);
+        assert!(c["decompress_seconds"]["mean"].as_f64().unwrap() > 0.0);
         let mean = (a + b) / 2.0;
         let std = ((a - mean).powi(2) + (b - mean).powi(2)).sqrt();
         assert!((c["mse"]["mean"].as_f64().unwrap() - mean).abs() <= 1e-12 * mean);

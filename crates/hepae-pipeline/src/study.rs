@@ -135,6 +135,12 @@ pub struct Cell {
     pub parameters: usize,
     /// Training wall time in seconds.
     pub train_seconds: MeanStd,
+    /// R* of the autoencoder codec on the study's rows (model bytes counted).
+    pub r_star: MeanStd,
+    /// `hepae compress` wall time of those rows in seconds.
+    pub compress_seconds: MeanStd,
+    /// `hepae decompress` wall time (restored Parquet written) in seconds.
+    pub decompress_seconds: MeanStd,
 }
 
 /// The columns of `m` left by `v` (and the matrix of them).
@@ -182,11 +188,12 @@ fn run_config(
 /// Trains every seed of one cell into `dir/seedS` and aggregates.
 fn run_cell(
     m: &hepae_train::Matrix,
+    table: &Path,
     cfgs: &[(u64, TrainConfig)],
     dir: &Path,
     names: (&str, &str, &str),
 ) -> std::result::Result<Cell, crate::StageFailure> {
-    let mut runs: Vec<(TestMetrics, f64)> = Vec::new();
+    let mut runs: Vec<(TestMetrics, f64, CodecTimes)> = Vec::new();
     for (seed, cfg) in cfgs {
         let out = dir.join(format!("seed{seed}"));
         let t0 = std::time::Instant::now();
@@ -197,7 +204,7 @@ fn run_cell(
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let metrics: TestMetrics = serde_json::from_str(&text)?;
-        runs.push((metrics, secs));
+        runs.push((metrics, secs, codec_times(table, &out)?));
     }
     let over = |f: &dyn Fn(&TestMetrics) -> f64| {
         MeanStd::of(&runs.iter().map(|r| f(&r.0)).collect::<Vec<_>>())
@@ -223,11 +230,64 @@ fn run_cell(
             .then(|| over(&|t| t.mass_difference_percent.unwrap_or(f64::NAN))),
         parameters: model.tensors.iter().map(|t| t.data.len()).sum(),
         train_seconds: MeanStd::of(&runs.iter().map(|r| r.1).collect::<Vec<_>>()),
+        r_star: MeanStd::of(&runs.iter().map(|r| r.2.r_star).collect::<Vec<_>>()),
+        compress_seconds: MeanStd::of(&runs.iter().map(|r| r.2.compress).collect::<Vec<_>>()),
+        decompress_seconds: MeanStd::of(&runs.iter().map(|r| r.2.decompress).collect::<Vec<_>>()),
     })
 }
 
-/// The whole grid on `m` into `dir/runs`, every cell in order.
+/// One run's autoencoder codec on the cell's table.
+struct CodecTimes {
+    r_star: f64,
+    compress: f64,
+    decompress: f64,
+}
+
+/// Compresses `table` with the model in `run` (autoencoder codec, f32
+/// latent, as the thesis pipelines) into `run/table.hepae`, restores it, and
+/// times both; the restored table is removed again.
+fn codec_times(table: &Path, run: &Path) -> std::result::Result<CodecTimes, crate::StageFailure> {
+    let opts = hepae_compress::CompressOptions {
+        codec: hepae_compress::Codec::Autoencoder,
+        ..Default::default()
+    };
+    let artifact = run.join("table.hepae");
+    let t0 = std::time::Instant::now();
+    let manifest = hepae_compress::compress(table, run, &artifact, &opts)?;
+    let compress = t0.elapsed().as_secs_f64();
+    let restored = run.join("restored.parquet");
+    let t0 = std::time::Instant::now();
+    hepae_compress::decompress(&artifact, &restored, "Events")?;
+    let decompress = t0.elapsed().as_secs_f64();
+    std::fs::remove_file(&restored).map_err(|e| format!("{}: {e}", restored.display()))?;
+    Ok(CodecTimes {
+        r_star: manifest.ratios.r_star,
+        compress,
+        decompress,
+    })
+}
+
+/// The columns of `m` out of `b`, written to `path` for the codec runs.
+fn write_variables(
+    b: &arrow_array::RecordBatch,
+    m: &hepae_train::Matrix,
+    path: &Path,
+) -> std::result::Result<(), crate::StageFailure> {
+    let idx: Vec<usize> = m
+        .names
+        .iter()
+        .map(|n| b.schema().index_of(n))
+        .collect::<std::result::Result<_, _>>()?;
+    let projected = b.project(&idx)?;
+    std::fs::create_dir_all(path.parent().expect("a file in a directory"))?;
+    hepae_table::write_parquet_atomic(&projected, path, &[], hepae_table::DEFAULT_ZSTD_LEVEL)?;
+    Ok(())
+}
+
+/// The whole grid on `m` (the matrix of `b`) into `dir/runs`, every cell
+/// in order.
 pub fn run_grid(
+    b: &arrow_array::RecordBatch,
     m: &hepae_train::Matrix,
     base: &TrainConfig,
     s: &StudySection,
@@ -256,6 +316,8 @@ pub fn run_grid(
     let mut cells = Vec::new();
     for v in sets {
         let mv = select_variables(m, v);
+        let table = dir.join("runs").join(&v.name).join("table.parquet");
+        write_variables(b, &mv, &table)?;
         for model in &s.models {
             for sc in scalings {
                 let cfgs: Vec<(u64, TrainConfig)> = s
@@ -278,6 +340,7 @@ pub fn run_grid(
                 );
                 cells.push(run_cell(
                     &mv,
+                    &table,
                     &cfgs,
                     &cell_dir,
                     (&v.name, &model.name, &sc.name),

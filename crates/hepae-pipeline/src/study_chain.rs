@@ -58,7 +58,7 @@ pub fn study_table(
         .map_err(|e| PipelineError::Config(format!("{}: {e}", table.display())))?;
     std::fs::create_dir_all(dir)?;
     correlation_plot(m, &dir.join("correlation.png"))?;
-    let cells = run_grid(m, train, s, dir)?;
+    let cells = run_grid(&b, m, train, s, dir)?;
     write_outputs(&cells, dir)?;
     Ok(table_md(&cells))
 }
@@ -109,7 +109,7 @@ fn pm(m: &crate::study::MeanStd) -> String {
 /// The table: one row per cell.
 pub fn table_md(cells: &[Cell]) -> String {
     let mut s = String::from(
-        "| variables | model | scaling | seeds | test MSE | test RMSE | mean abs median response % | mass difference % | parameters | train s |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| variables | model | scaling | seeds | test MSE | test RMSE | mean abs median response % | mass difference % | parameters | train s | R* | compress s | decompress s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in cells {
         let resp = c
@@ -122,7 +122,7 @@ pub fn table_md(cells: &[Cell]) -> String {
             .mass_difference_percent
             .map_or("n/a".into(), |m| format!("{:.3} +- {:.3}", m.mean, m.std));
         s += &format!(
-            "| {} ({}) | {} | {} | {} | {} | {} | {resp:.3} | {mass} | {} | {:.1} |\n",
+            "| {} ({}) | {} | {} | {} | {} | {} | {resp:.3} | {mass} | {} | {:.1} | {:.2} | {:.3} | {:.3} |\n",
             c.variables,
             c.columns.len(),
             c.model,
@@ -131,7 +131,10 @@ pub fn table_md(cells: &[Cell]) -> String {
             pm(&c.mse),
             pm(&c.rmse),
             c.parameters,
-            c.train_seconds.mean
+            c.train_seconds.mean,
+            c.r_star.mean,
+            c.compress_seconds.mean,
+            c.decompress_seconds.mean
         );
     }
     s
@@ -198,6 +201,12 @@ fn write_outputs(cells: &[Cell], dir: &Path) -> std::result::Result<(), crate::S
         ),
         ("parameters", num(&|c| c.parameters as f64)),
         ("train_seconds_mean", num(&|c| c.train_seconds.mean)),
+        ("r_star_mean", num(&|c| c.r_star.mean)),
+        ("compress_seconds_mean", num(&|c| c.compress_seconds.mean)),
+        (
+            "decompress_seconds_mean",
+            num(&|c| c.decompress_seconds.mean),
+        ),
     ];
     let b = RecordBatch::try_from_iter(columns)?;
     hepae_table::write_parquet_atomic(
