@@ -308,6 +308,12 @@ impl RootFile {
         }
     }
 
+    /// Raw bytes at `[pos, pos+len)`, `None` past the end of the file.
+    pub(crate) fn bytes(&self, pos: u64, len: usize) -> Option<&[u8]> {
+        let s = usize::try_from(pos).ok()?;
+        self.data.get(s..s.checked_add(len)?)
+    }
+
     /// Decompressed payload of the object behind `key`.
     pub(crate) fn read_object(&self, key: &Key) -> Result<Vec<u8>> {
         let what = format!("{} '{}'", key.class_name, key.path);
@@ -319,5 +325,8 @@ impl RootFile {
 }
 
 fn is_tree_class(c: &str) -> bool {
-    matches!(c, "TTree" | "TNtuple" | "TNtupleD")
+    matches!(
+        c,
+        "TTree" | "TNtuple" | "TNtupleD" | crate::rntuple::ANCHOR_CLASS
+    )
 }

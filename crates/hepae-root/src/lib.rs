@@ -21,6 +21,7 @@ mod decode;
 mod error;
 mod file;
 mod read;
+mod rntuple;
 mod streamed;
 mod tree;
 mod types;

@@ -95,6 +95,21 @@ impl RootFile {
             .iter()
             .map(|b| self.readable(tree, b))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(d) = &tree.ntuple {
+            return branches
+                .iter()
+                .zip(&specs)
+                .map(|(b, (_, _, what))| {
+                    let plan = b
+                        .ntuple
+                        .as_ref()
+                        .expect("readable RNTuple branches have a plan");
+                    crate::rntuple::read(self, d, plan, parallel).map_err(|e| {
+                        Error::new(ErrorKind::Malformed, self.path(), e.0).at(what.clone())
+                    })
+                })
+                .collect();
+        }
         let mut out = Vec::with_capacity(branches.len());
         for (b, (dtype, layout, what)) in branches.iter().zip(&specs) {
             let mut jobs: Vec<Source> = Vec::new();
@@ -151,7 +166,11 @@ impl RootFile {
     }
 
     fn readable(&self, tree: &Tree, b: &Branch) -> Result<(DType, Layout, String)> {
-        let what = format!("tree {}, branch {}", tree.path, b.path);
+        let what = if tree.ntuple.is_some() {
+            format!("RNTuple {}, field {}", tree.path, b.path)
+        } else {
+            format!("tree {}, branch {}", tree.path, b.path)
+        };
         let (dtype, layout) = match &b.interpretation {
             Interpretation::Numeric { dtype, layout } => (*dtype, *layout),
             Interpretation::Unsupported(why) => {

@@ -64,6 +64,8 @@ pub struct Branch {
     /// Number of direct sub-branches.
     pub n_children: usize,
     pub(crate) baskets: BasketIndex,
+    /// How an RNTuple field is read (`None` for TTree branches).
+    pub(crate) ntuple: Option<crate::rntuple::FieldPlan>,
 }
 
 /// Where a branch's baskets are.
@@ -89,6 +91,8 @@ pub struct Tree {
     pub entries: i64,
     /// All branches, depth-first, parents before children.
     pub branches: Vec<Branch>,
+    /// The metadata of an RNTuple (`None` for a TTree).
+    pub(crate) ntuple: Option<std::sync::Arc<crate::rntuple::Descriptor>>,
 }
 
 impl Tree {
@@ -105,6 +109,9 @@ impl RootFile {
     /// Reads the metadata of a tree (by name, `dir/name` or `name;cycle`).
     pub fn tree(&self, name: &str) -> Result<Tree> {
         let key = self.find_tree_key(name)?.clone();
+        if key.class_name == crate::rntuple::ANCHOR_CLASS {
+            return crate::rntuple::tree(self, &key);
+        }
         let what = format!("tree {}", key.path);
         if key.class_name != "TTree" {
             return Err(Error::new(
@@ -127,6 +134,7 @@ impl RootFile {
             path: key.path.clone(),
             entries: meta.entries,
             branches,
+            ntuple: None,
         })
     }
 }
@@ -176,6 +184,7 @@ fn flatten(b: &BranchMeta, parent: &str, leaves: &[LeafMeta], out: &mut Vec<Bran
             embedded,
             file_name: b.file_name.clone(),
         },
+        ntuple: None,
     });
     for c in &b.children {
         flatten(c, &path, leaves, out);

@@ -1,0 +1,248 @@
+//! Reading one branch of an RNTuple: its pages located cluster by cluster,
+//! checked, decompressed and decoded in parallel, then assembled with the
+//! per-entry offsets of its collection.
+
+use super::meta::{Descriptor, PageDesc};
+use super::page::{zeros, Encoding};
+use super::view::FieldPlan;
+use crate::compress;
+use crate::cursor::{derr, DResult};
+use crate::file::RootFile;
+use crate::read::Column;
+use crate::types::{DType, Values};
+use rayon::prelude::*;
+
+/// One page to decode: where, how many elements, which encoding.
+struct Job {
+    page: PageDesc,
+    enc: Encoding,
+}
+
+/// Per cluster: leading zero elements (deferred columns), then pages.
+struct Part {
+    zeros: u64,
+    pages: std::ops::Range<usize>,
+}
+
+/// Reads a branch: the collection's offsets first, then its values.
+pub(crate) fn read(
+    file: &RootFile,
+    d: &Descriptor,
+    plan: &FieldPlan,
+    parallel: bool,
+) -> DResult<Column> {
+    let entries: Vec<u64> = d.clusters.iter().map(|c| c.entries).collect();
+    let (offsets, items) = match &plan.collection {
+        Some(reps) => {
+            let index = read_column(file, d, reps, &entries, DType::U64, parallel)?;
+            let Values::U64(index) = index else {
+                unreachable!("read as u64")
+            };
+            let (o, items) = global_offsets(&index, &entries)?;
+            (Some(o), items)
+        }
+        None => (None, entries.clone()),
+    };
+    if plan.cardinality {
+        let o = offsets.expect("a cardinality has a collection");
+        let counts = o.windows(2).map(|w| w[1] - w[0]);
+        let values = match plan.dtype {
+            DType::U64 => Values::U64(counts.collect()),
+            _ => Values::U32(counts.map(|c| c as u32).collect()),
+        };
+        return Ok(Column {
+            values,
+            offsets: None,
+        });
+    }
+    let expected: Vec<u64> = items.iter().map(|&n| n * plan.repeat).collect();
+    let values = read_column(file, d, &plan.values, &expected, plan.dtype, parallel)?;
+    let offsets = match (offsets, plan.repeat) {
+        (Some(o), _) => Some(o),
+        (None, 1) => None,
+        (None, r) => Some((0..=d.entries).map(|e| e * r).collect()),
+    };
+    Ok(Column { values, offsets })
+}
+
+/// Cluster-relative end offsets into global ones (entries + 1, from 0), and
+/// the number of items in each cluster.
+fn global_offsets(index: &[u64], entries: &[u64]) -> DResult<(Vec<u64>, Vec<u64>)> {
+    let mut out = Vec::with_capacity(index.len() + 1);
+    out.push(0u64);
+    let mut items = Vec::with_capacity(entries.len());
+    let mut at = 0usize;
+    for &n in entries {
+        let base = *out.last().expect("starts with 0");
+        let mut prev = 0;
+        for &v in &index[at..at + n as usize] {
+            if v < prev {
+                return derr(format!("collection offsets decrease ({prev} then {v})"));
+            }
+            prev = v;
+            out.push(base + v);
+        }
+        items.push(prev);
+        at += n as usize;
+    }
+    Ok((out, items))
+}
+
+/// The elements of one column (any of its representations) over all
+/// clusters, `expected[c]` in cluster `c`, as `dtype`.
+fn read_column(
+    file: &RootFile,
+    d: &Descriptor,
+    reps: &[usize],
+    expected: &[u64],
+    dtype: DType,
+    parallel: bool,
+) -> DResult<Values> {
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut parts: Vec<Part> = Vec::with_capacity(d.clusters.len());
+    for (ci, cl) in d.clusters.iter().enumerate() {
+        // The representation active in this cluster; none listed: a column
+        // added later, all zeros here.
+        let active = reps
+            .iter()
+            .filter_map(|&r| cl.columns.get(r).map(|range| (r, range)))
+            .find(|(_, range)| !range.suppressed);
+        let start = jobs.len();
+        let mut have = 0u64;
+        if let Some((r, range)) = active {
+            let c = &d.columns[r];
+            let enc = Encoding {
+                kind: c.kind,
+                bits: c.bits,
+                range: c.range,
+            };
+            for p in &range.pages {
+                have += p.elements;
+                jobs.push(Job { page: *p, enc });
+            }
+        } else if reps.iter().any(|&r| cl.columns.get(r).is_some()) {
+            return derr(format!(
+                "cluster {ci}: every representation of column {} is suppressed",
+                reps[0]
+            ));
+        }
+        if have > expected[ci] {
+            return derr(format!(
+                "cluster {ci}: column {} has {have} elements, its field needs {}",
+                reps[0], expected[ci]
+            ));
+        }
+        parts.push(Part {
+            zeros: expected[ci] - have,
+            pages: start..jobs.len(),
+        });
+    }
+    let decode = |j: &Job| decode_page(file, j).and_then(|v| cast(v, dtype));
+    let pages: Vec<Values> = if parallel {
+        jobs.par_iter().map(decode).collect::<DResult<_>>()?
+    } else {
+        jobs.iter().map(decode).collect::<DResult<_>>()?
+    };
+    let total: u64 = expected.iter().sum();
+    let mut out = Values::empty(dtype, total as usize);
+    for p in &parts {
+        zeros(&mut out, p.zeros as usize);
+        for v in &pages[p.pages.clone()] {
+            append(&mut out, v);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads, checks, decompresses and decodes one page.
+fn decode_page(file: &RootFile, j: &Job) -> DResult<Values> {
+    let p = &j.page;
+    let what = format!("page at byte {}", p.at.offset);
+    let n_bytes = p.at.size + if p.checksum { 8 } else { 0 };
+    let raw = file.bytes(p.at.offset, n_bytes as usize).ok_or_else(|| {
+        crate::cursor::DecodeError(format!(
+            "{what} lies beyond the end of the file: truncated file"
+        ))
+    })?;
+    let (data, sum) = raw.split_at(p.at.size as usize);
+    if p.checksum {
+        let stored = u64::from_le_bytes(sum.try_into().expect("8 bytes"));
+        if xxhash_rust::xxh3::xxh3_64(data) != stored {
+            return derr(format!(
+                "{what}: page checksum (XXH3) does not match: damaged file"
+            ));
+        }
+    }
+    let len = j.enc.page_bytes(p.elements);
+    let buf = compress::decompress(data, len as usize)
+        .map_err(|e| crate::cursor::DecodeError(format!("{what}: {}", e.0)))?;
+    let mut v = Values::empty(j.enc.dtype()?, p.elements as usize);
+    j.enc.decode(&buf, p.elements as usize, &mut v)?;
+    Ok(v)
+}
+
+fn append(out: &mut Values, v: &Values) {
+    macro_rules! ext {
+        ($($var:ident),*) => {
+            match (out, v) {
+                $((Values::$var(o), Values::$var(x)) => o.extend_from_slice(x),)*
+                _ => unreachable!("pages are cast to the column's type"),
+            }
+        };
+    }
+    ext!(Bool, I8, I16, I32, I64, U8, U16, U32, U64, F32, F64)
+}
+
+/// Widens (or narrows, as the C++ field's type does) decoded values to the
+/// field's type.
+pub(crate) fn cast(v: Values, to: DType) -> DResult<Values> {
+    if v.dtype() == to {
+        return Ok(v);
+    }
+    macro_rules! to_num {
+        ($src:expr) => {{
+            let s = $src;
+            match to {
+                DType::I8 => Values::I8(s.iter().map(|&x| x as i8).collect()),
+                DType::I16 => Values::I16(s.iter().map(|&x| x as i16).collect()),
+                DType::I32 => Values::I32(s.iter().map(|&x| x as i32).collect()),
+                DType::I64 => Values::I64(s.iter().map(|&x| x as i64).collect()),
+                DType::U8 => Values::U8(s.iter().map(|&x| x as u8).collect()),
+                DType::U16 => Values::U16(s.iter().map(|&x| x as u16).collect()),
+                DType::U32 => Values::U32(s.iter().map(|&x| x as u32).collect()),
+                DType::U64 => Values::U64(s.iter().map(|&x| x as u64).collect()),
+                DType::F32 => Values::F32(s.iter().map(|&x| x as f32).collect()),
+                DType::F64 => Values::F64(s.iter().map(|&x| x as f64).collect()),
+                DType::Bool => Values::Bool(s.iter().map(|&x| x != 0).collect()),
+            }
+        }};
+    }
+    let from = v.dtype();
+    let float_into_int = matches!(from, DType::F32 | DType::F64) && to.is_integer();
+    if float_into_int {
+        return derr(format!(
+            "a {} column cannot be read as {}",
+            from.name(),
+            to.name()
+        ));
+    }
+    Ok(match v {
+        Values::Bool(s) => to_num!(s.iter().map(|&b| b as u8).collect::<Vec<u8>>()),
+        Values::I8(s) => to_num!(s),
+        Values::I16(s) => to_num!(s),
+        Values::I32(s) => to_num!(s),
+        Values::I64(s) => to_num!(s),
+        Values::U8(s) => to_num!(s),
+        Values::U16(s) => to_num!(s),
+        Values::U32(s) => to_num!(s),
+        Values::U64(s) => to_num!(s),
+        Values::F32(s) => match to {
+            DType::F64 => Values::F64(s.iter().map(|&x| x as f64).collect()),
+            _ => unreachable!("float into int rejected above"),
+        },
+        Values::F64(s) => match to {
+            DType::F32 => Values::F32(s.iter().map(|&x| x as f32).collect()),
+            _ => unreachable!("float into int rejected above"),
+        },
+    })
+}
