@@ -34,28 +34,124 @@ pub(crate) struct ViewBranch {
 
 /// The dotted path of every field: uproot's names, where a collection's or
 /// array's item `_0`, a base class `:_N` and an atomic/enum wrapper's `_0`
-/// take their parent's name, and tuple members `_N` are `N`.
+/// take their parent's name, and tuple members `_N` are `N`. Members that
+/// two base classes bring under one name get the class as a prefix
+/// (`Child::x`, as uproot names them).
 pub(crate) fn paths(fields: &[FieldDesc]) -> Vec<String> {
+    let mut renamed: Vec<Option<String>> = vec![None; fields.len()];
+    let mut out = paths_with(fields, &renamed);
+    for _ in 0..4 {
+        let clashes = clashes(fields, &out);
+        if clashes.is_empty() {
+            break;
+        }
+        for (field, name) in clashes {
+            renamed[field] = Some(name);
+        }
+        out = paths_with(fields, &renamed);
+    }
+    out
+}
+
+fn paths_with(fields: &[FieldDesc], renamed: &[Option<String>]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
-        if f.parent == i || f.parent > i {
+        let name = renamed[i].as_deref().unwrap_or(&f.name);
+        if f.parent >= i {
             // Parents come first; a top-level field is its own parent.
-            out.push(f.name.clone());
+            out.push(name.to_string());
             continue;
         }
         let p = &fields[f.parent];
         let pp = out[f.parent].clone();
         let item =
             f.name == "_0" && (p.role == COLLECTION || p.array_size.is_some() || p.role == LEAF);
-        let path = if item || f.name.starts_with(":_") {
+        let path = if renamed[i].is_none() && (item || f.name.starts_with(":_")) {
             pp
-        } else if p.role == RECORD && f.name.starts_with('_') && f.name[1..].parse::<u32>().is_ok()
-        {
-            format!("{pp}.{}", &f.name[1..])
+        } else if p.role == RECORD && name.starts_with('_') && name[1..].parse::<u32>().is_ok() {
+            format!("{pp}.{}", &name[1..])
         } else {
-            format!("{pp}.{}", f.name)
+            format!("{pp}.{name}")
         };
         out.push(path);
+    }
+    out
+}
+
+/// The ancestors of `i`, itself first, up to its top-level field.
+fn lineage(fields: &[FieldDesc], i: usize) -> Vec<usize> {
+    let mut chain = vec![i];
+    while let Some(&last) = chain.last() {
+        let p = fields[last].parent;
+        if p >= last || chain.len() > fields.len() {
+            break;
+        }
+        chain.push(p);
+    }
+    chain
+}
+
+/// Fields of one path that are not a field and its item: each gets the
+/// fewest base-class prefixes that make the names unique.
+fn clashes(fields: &[FieldDesc], paths: &[String]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        if seen.contains(&p.as_str()) {
+            continue;
+        }
+        seen.push(p);
+        // The topmost field of each lineage sharing this path.
+        let tops: Vec<usize> = (i..fields.len())
+            .filter(|&j| paths[j] == *p)
+            .filter(|&j| fields[j].parent >= j || paths[fields[j].parent] != *p)
+            .collect();
+        if tops.len() < 2 {
+            continue;
+        }
+        let mut stacks: Vec<Vec<usize>> = tops.iter().map(|&t| lineage(fields, t)).collect();
+        while stacks
+            .iter()
+            .all(|s| s.len() > 1 && s.last() == stacks[0].last())
+        {
+            for s in &mut stacks {
+                s.pop();
+            }
+        }
+        let names: Vec<Vec<&str>> = stacks
+            .iter()
+            .map(|s| {
+                let mut n = vec![fields[s[0]].name.as_str()];
+                n.extend(s[1..].iter().map(|&a| fields[a].type_name.as_str()));
+                n
+            })
+            .collect();
+        let make = |n: &[&str], k: usize| {
+            let k = k.min(n.len() - 1);
+            let mut parts: Vec<&str> = n[1..].iter().rev().take(k).copied().collect();
+            parts.push(n[0]);
+            parts.join("::")
+        };
+        let mut k = vec![0usize; names.len()];
+        let longest = names.iter().map(Vec::len).max().unwrap_or(1);
+        for _ in 0..longest {
+            let cur: Vec<String> = names.iter().zip(&k).map(|(n, &k)| make(n, k)).collect();
+            let dup: Vec<bool> = cur
+                .iter()
+                .map(|c| cur.iter().filter(|d| *d == c).count() > 1)
+                .collect();
+            if !dup.contains(&true) {
+                break;
+            }
+            for (kk, d) in k.iter_mut().zip(dup) {
+                *kk += d as usize;
+            }
+        }
+        for (t, (n, &kk)) in tops.iter().zip(names.iter().zip(&k)) {
+            if kk > 0 {
+                out.push((*t, make(n, kk)));
+            }
+        }
     }
     out
 }
@@ -134,14 +230,7 @@ fn branch(d: &Descriptor, paths: &[String], i: usize) -> ViewBranch {
         plan: None,
     };
     // The chain from the field up to its top-level ancestor.
-    let mut chain = vec![i];
-    while let Some(&last) = chain.last() {
-        let p = d.fields[last].parent;
-        if p == last || chain.len() > d.fields.len() {
-            break;
-        }
-        chain.push(p);
-    }
+    let chain = lineage(&d.fields, i);
     if let Some(&v) = chain.iter().find(|&&a| d.fields[a].role > RECORD) {
         let what = if d.fields[v].role == 3 {
             "std::variant"
@@ -209,7 +298,11 @@ fn branch(d: &Descriptor, paths: &[String], i: usize) -> ViewBranch {
             DType::U32
         }
     } else {
-        let Some(t) = leaf_dtype(&f.type_name) else {
+        let Some(t) = leaf_dtype(&f.type_name).or_else(|| {
+            f.type_name
+                .starts_with("std::bitset<")
+                .then_some(DType::Bool)
+        }) else {
             return unsupported(
                 d,
                 paths,
