@@ -55,7 +55,7 @@ fn tree_json(t: &Tree) -> serde_json::Value {
             })
         })
         .collect();
-    json!({"name": t.path, "title": t.title, "entries": t.entries, "branches": branches})
+    json!({"name": t.path, "kind": t.kind(), "format": t.format_note(), "title": t.title, "entries": t.entries, "branches": branches})
 }
 
 pub fn run(a: &InspectArgs) -> Result<()> {
@@ -106,12 +106,19 @@ pub fn run(a: &InspectArgs) -> Result<()> {
     }
     for t in &trees {
         println!();
+        let (what, items) = match t.kind() {
+            "RNTuple" => ("RNTuple", "fields"),
+            _ => ("tree", "branches"),
+        };
         println!(
-            "tree {} \"{}\": {} entries, {} branches",
+            "{what} {} \"{}\": {} entries, {} {items}{}",
             t.path,
             t.title,
             t.entries,
-            t.branches.len()
+            t.branches.len(),
+            t.format_note()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         );
         let w = t
             .branches
@@ -122,7 +129,15 @@ pub fn run(a: &InspectArgs) -> Result<()> {
             .clamp(4, 60);
         println!(
             "{:<w$}  {:<24} {:<7} {:<14} {:>9}  note",
-            "branch", "type", "layout", "counter", "entries"
+            if t.kind() == "RNTuple" {
+                "field"
+            } else {
+                "branch"
+            },
+            "type",
+            "layout",
+            "counter",
+            "entries"
         );
         println!("{}", "-".repeat(w + 64));
         for b in &t.branches {

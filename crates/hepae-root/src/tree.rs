@@ -96,6 +96,31 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// `"RNTuple"` or `"tree"`: what the name names.
+    pub fn kind(&self) -> &'static str {
+        if self.ntuple.is_some() {
+            "RNTuple"
+        } else {
+            "tree"
+        }
+    }
+
+    /// For an RNTuple: its format version, clusters and writer.
+    pub fn format_note(&self) -> Option<String> {
+        self.ntuple.as_ref().map(|d| {
+            let v = d.version;
+            format!(
+                "format {}.{}.{}.{}, {} cluster(s), written by {}",
+                v[0],
+                v[1],
+                v[2],
+                v[3],
+                d.clusters.len(),
+                d.writer
+            )
+        })
+    }
+
     /// Finds a branch by name or slash path.
     pub fn branch(&self, name: &str) -> Option<&Branch> {
         self.branches

@@ -119,3 +119,140 @@ fn every_rntuple_field_matches_uproot() {
     assert!(ntuples >= 28, "only {ntuples} RNTuples");
     eprintln!("{checked} fields of {ntuples} RNTuples match uproot exactly");
 }
+
+/// Every numeric branch of the RNTuples `names` in the file at `path`,
+/// read, or the first error.
+fn read_all(
+    path: &std::path::Path,
+    names: &[String],
+) -> Result<Vec<(String, hepae_root::Column)>, hepae_root::Error> {
+    let file = RootFile::open(path)?;
+    let mut out = Vec::new();
+    for name in names {
+        let tree = file.tree(name)?;
+        for b in &tree.branches {
+            if matches!(b.interpretation, Interpretation::Numeric { .. }) {
+                out.push((
+                    format!("{}:{}", tree.name, b.path),
+                    file.read_branch(&tree, b)?,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Random truncations and byte flips of the small files: a clean error, or
+/// the very values of the intact file (a flip where nothing reads it), and
+/// never a panic.
+#[test]
+fn damaged_rntuples_give_errors_or_identical_values() {
+    let dir = data_dir().join("rntuple");
+    let tmp = tempfile_dir();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut errors, mut same) = (0usize, 0usize);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        if bytes.len() > 8000 {
+            continue;
+        }
+        let names: Vec<String> = RootFile::open(&path)
+            .unwrap()
+            .tree_keys()
+            .iter()
+            .map(|k| k.path.clone())
+            .collect();
+        let clean = read_all(&path, &names).unwrap_or_else(|e| panic!("{e}"));
+        for trial in 0..60 {
+            let mut b = bytes.clone();
+            let mut change = String::new();
+            if trial % 3 == 0 {
+                let n = next() as usize % b.len();
+                b.truncate(n);
+                change = format!("truncated to {n}");
+            } else {
+                let i = next() as usize % b.len();
+                let bit = next() % 8;
+                b[i] ^= 1 << bit;
+                change += &format!("bit {bit} of byte {i} flipped");
+            }
+            let p = tmp.join(format!("t{trial}.root"));
+            std::fs::write(&p, &b).unwrap();
+            let got = std::panic::catch_unwind(|| read_all(&p, &names));
+            let what = format!("{} trial {trial} ({change})", path.display());
+            match got {
+                Err(_) => panic!("{what}: panicked"),
+                Ok(Err(e)) => {
+                    assert!(
+                        e.to_string().contains(&*p.to_string_lossy()),
+                        "{what}: error without the file: {e}"
+                    );
+                    errors += 1;
+                }
+                Ok(Ok(cols)) => {
+                    let differs: Vec<&String> = cols
+                        .iter()
+                        .zip(&clean)
+                        .filter(|(a, b)| format!("{a:?}") != format!("{b:?}"))
+                        .map(|(a, _)| &a.0)
+                        .collect();
+                    assert!(
+                        cols.len() == clean.len() && differs.is_empty(),
+                        "{what}: values of {differs:?} differ without an error"
+                    );
+                    same += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{errors} clean errors, {same} identical reads");
+    assert!(
+        errors > 300 && same > 10,
+        "{errors} errors, {same} identical"
+    );
+}
+
+fn tempfile_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hepae-rntuple-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Every single-byte flip of a small file: the anchor, the header and
+/// footer envelopes and the pages are each caught by their XXH3 checksum.
+#[test]
+fn every_checksum_catches_a_flip() {
+    let path = data_dir().join("rntuple/test_int_float_rntuple_v1-0-0-0.root");
+    let bytes = std::fs::read(&path).unwrap();
+    let names = vec!["ntuple".to_string()];
+    let tmp = tempfile_dir().join("flip.root");
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x10;
+        std::fs::write(&tmp, &b).unwrap();
+        let Err(e) = read_all(&tmp, &names) else {
+            continue;
+        };
+        let e = e.to_string();
+        for what in [
+            "anchor checksum",
+            "header envelope checksum",
+            "footer envelope checksum",
+            "page list envelope checksum",
+            "page checksum",
+        ] {
+            if e.contains(what) {
+                *seen.entry(what).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(seen.len(), 5, "checksums that caught a flip: {seen:?}");
+}

@@ -31,7 +31,6 @@ pub(crate) struct Link {
 pub(crate) struct FieldDesc {
     pub name: String,
     pub type_name: String,
-    pub type_alias: String,
     pub parent: usize,
     pub role: u16,
     pub array_size: Option<u64>,
@@ -90,7 +89,6 @@ pub(crate) struct Cluster {
 pub(crate) struct Descriptor {
     /// Format version of the anchor (epoch, major, minor, patch).
     pub version: [u16; 4],
-    pub name: String,
     pub description: String,
     pub writer: String,
     pub fields: Vec<FieldDesc>,
@@ -183,12 +181,11 @@ pub(crate) fn parse_header(env: &[u8]) -> DResult<(Descriptor, u64)> {
     let (p, sum) = open_envelope(env, HEADER, "header")?;
     let mut c = Le::new(p);
     reject_features(&c.feature_flags()?, "header")?;
-    let name = c.string()?;
+    let _name = c.string()?;
     let description = c.string()?;
     let writer = c.string()?;
     let mut d = Descriptor {
         version: [0; 4],
-        name,
         description,
         writer,
         fields: Vec::new(),
@@ -213,7 +210,7 @@ fn schema(c: &mut Le, d: &mut Descriptor) -> DResult<()> {
         let flags = c.u16()?;
         let name = c.string()?;
         let type_name = c.string()?;
-        let type_alias = c.string()?;
+        let _type_alias = c.string()?;
         let _desc = c.string()?;
         let array_size = if flags & 1 != 0 { Some(c.u64()?) } else { None };
         let source = if flags & 2 != 0 {
@@ -225,7 +222,6 @@ fn schema(c: &mut Le, d: &mut Descriptor) -> DResult<()> {
         d.fields.push(FieldDesc {
             name,
             type_name,
-            type_alias,
             parent,
             role,
             array_size,

@@ -100,6 +100,9 @@ fn read_column(
 ) -> DResult<Values> {
     let mut jobs: Vec<Job> = Vec::new();
     let mut parts: Vec<Part> = Vec::with_capacity(d.clusters.len());
+    // Elements before this index are zeros without pages (a deferred column).
+    let deferred = d.columns[reps[0]].first_element.max(0) as u64;
+    let mut start = 0u64;
     for (ci, cl) in d.clusters.iter().enumerate() {
         // The representation active in this cluster; none listed: a column
         // added later, all zeros here.
@@ -107,7 +110,7 @@ fn read_column(
             .iter()
             .filter_map(|&r| cl.columns.get(r).map(|range| (r, range)))
             .find(|(_, range)| !range.suppressed);
-        let start = jobs.len();
+        let first_job = jobs.len();
         let mut have = 0u64;
         if let Some((r, range)) = active {
             let c = &d.columns[r];
@@ -120,22 +123,33 @@ fn read_column(
                 have += p.elements;
                 jobs.push(Job { page: *p, enc });
             }
+            if have > 0 && range.first != start + (expected[ci] - have.min(expected[ci])) {
+                return derr(format!(
+                    "cluster {ci}: column {r} starts at element {}, its field at {}",
+                    range.first,
+                    start + expected[ci].saturating_sub(have)
+                ));
+            }
         } else if reps.iter().any(|&r| cl.columns.get(r).is_some()) {
             return derr(format!(
                 "cluster {ci}: every representation of column {} is suppressed",
                 reps[0]
             ));
         }
-        if have > expected[ci] {
+        let zeros = expected[ci]
+            .checked_sub(have)
+            .filter(|&z| start + z <= deferred.max(start));
+        let Some(zeros) = zeros else {
             return derr(format!(
                 "cluster {ci}: column {} has {have} elements, its field needs {}",
                 reps[0], expected[ci]
             ));
-        }
+        };
         parts.push(Part {
-            zeros: expected[ci] - have,
-            pages: start..jobs.len(),
+            zeros,
+            pages: first_job..jobs.len(),
         });
+        start += expected[ci];
     }
     let decode = |j: &Job| decode_page(file, j).and_then(|v| cast(v, dtype));
     let pages: Vec<Values> = if parallel {
