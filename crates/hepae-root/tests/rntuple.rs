@@ -170,6 +170,10 @@ fn damaged_rntuples_give_errors_or_identical_values() {
             .map(|k| k.path.clone())
             .collect();
         let clean = read_all(&path, &names).unwrap_or_else(|e| panic!("{e}"));
+        // The 100M-entry file would make each trial a 200 MB read.
+        if clean.iter().map(|c| c.1.values.len()).sum::<usize>() > 1_000_000 {
+            continue;
+        }
         for trial in 0..60 {
             let mut b = bytes.clone();
             let mut change = String::new();

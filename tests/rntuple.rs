@@ -1,0 +1,185 @@
+//! RNTuples through the whole tool: `hepae ingest` of the NanoAOD and
+//! DoubleMu RNTuples against uproot (golden SHA-256 of every column), cuts,
+//! `hepae rmm` on an RNTuple against the same events as a TTree, and bad
+//! input.
+
+mod common;
+use common::*;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+const NANO: &str =
+    "rntuple/cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root";
+const MUONS: &str = "rntuple/Run2012BC_DoubleMuParked_Muons_1000evts_rntuple_v1-0-0-0.root";
+
+fn golden(file: &str) -> serde_json::Value {
+    let name = file.trim_start_matches("rntuple/");
+    json(&fixture(&format!("golden/rntuple__{name}__Events.json")))
+}
+
+fn sha<T: Copy>(v: &[T], bytes: impl Fn(T) -> [u8; 8]) -> String {
+    let mut h = Sha256::new();
+    for &x in v {
+        h.update(bytes(x));
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// Ingests `collection` with `columns` and checks every column and the
+/// per-event counts against uproot's digests.
+fn ingest_matches_uproot(file: &str, collection: &str, columns: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("objects.parquet");
+    let input = data_file(file);
+    let cols = columns.join(",");
+    ok(&ingest_args(
+        &input,
+        "Events",
+        collection,
+        &cols,
+        out.to_str().unwrap(),
+    ));
+    let g = golden(file);
+    for c in columns {
+        let v = parquet_column(&out, c);
+        let want = &g["branches"][format!("{collection}_{c}")];
+        assert_eq!(
+            sha(&v, f64::to_le_bytes),
+            want["values_sha256"].as_str().unwrap(),
+            "{file}: {collection}_{c} differs from uproot"
+        );
+    }
+    // Objects per event, events without objects included.
+    let entries = g["entries"].as_u64().unwrap() as usize;
+    let mut counts = vec![0i64; entries];
+    for e in parquet_column(&out, "event") {
+        counts[e as usize] += 1;
+    }
+    let want = &g["branches"][format!("{collection}_pt")]["counts_sha256"];
+    assert_eq!(
+        sha(&counts, i64::to_le_bytes),
+        want.as_str().unwrap(),
+        "{file}: counts"
+    );
+}
+
+#[test]
+fn ingest_of_nanoaod_and_doublemu_rntuples_matches_uproot() {
+    ingest_matches_uproot(NANO, "Jet", &["pt", "eta", "phi", "mass"]);
+    ingest_matches_uproot(MUONS, "Muon", &["pt", "eta", "phi", "mass", "charge"]);
+}
+
+#[test]
+fn cuts_on_an_rntuple_keep_exactly_the_rows_in_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = dir.path().join("all.parquet");
+    let cut = dir.path().join("cut.parquet");
+    let input = data_file(NANO);
+    ok(&ingest_args(
+        &input,
+        "Events",
+        "Jet",
+        "pt,eta",
+        all.to_str().unwrap(),
+    ));
+    let mut args = ingest_args(&input, "Events", "Jet", "pt,eta", cut.to_str().unwrap());
+    args.extend(["--cut", "pt:30:8000"]);
+    ok(&args);
+    let (pt, eta) = (parquet_column(&all, "pt"), parquet_column(&all, "eta"));
+    let keep: Vec<usize> = (0..pt.len())
+        .filter(|&i| (30.0..=8000.0).contains(&pt[i]))
+        .collect();
+    assert!(keep.len() > 10 && keep.len() < pt.len());
+    assert_eq!(
+        parquet_column(&cut, "pt"),
+        keep.iter().map(|&i| pt[i]).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        parquet_column(&cut, "eta"),
+        keep.iter().map(|&i| eta[i]).collect::<Vec<_>>()
+    );
+}
+
+/// The NanoAOD RNTuple's objects and MET written as a TTree by uproot: the
+/// RMM of both files must be the same, cell for cell.
+#[test]
+fn rmm_of_an_rntuple_equals_rmm_of_the_same_events_as_a_ttree() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("same_events_ttree.root");
+    run_python(
+        r#"
+import sys, uproot, awkward as ak
+t = uproot.open(sys.argv[1])["Events"]
+out = {}
+for c in ["Jet", "Muon", "Electron", "Photon"]:
+    a = t.arrays([f"{c}_{k}" for k in ["pt", "eta", "phi", "mass"]])
+    out[c] = ak.zip({k[len(c) + 1:]: a[k] for k in a.fields})
+out["MET_pt"] = t["MET_pt"].array()
+out["MET_phi"] = t["MET_phi"].array()
+with uproot.recreate(sys.argv[2]) as f:
+    f["Events"] = out
+"#,
+        &[&data_file(NANO), tree.to_str().unwrap()],
+    );
+    let rmm = |input: &Path, out: &Path| {
+        ok(&[
+            "rmm",
+            "--sample",
+            &format!("{}:ttbar", input.display()),
+            "--types",
+            "jets,electrons,muons,photons",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        hepae_table::read_parquet(out).unwrap()
+    };
+    let a = rmm(Path::new(&data_file(NANO)), &dir.path().join("a.parquet"));
+    let b = rmm(&tree, &dir.path().join("b.parquet"));
+    assert_eq!(a.num_rows(), 10);
+    assert_eq!(a.schema(), b.schema());
+    for (i, f) in a.schema().fields().iter().enumerate() {
+        if f.name() == "file" || f.name() == "sample_file" {
+            continue;
+        }
+        assert_eq!(a.column(i), b.column(i), "column {}", f.name());
+    }
+}
+
+#[test]
+fn damaged_rntuples_are_named_errors_with_exit_2_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(data_file(MUONS)).unwrap();
+    let out = dir.path().join("muons.parquet");
+    let cases = [
+        (
+            "truncated.root",
+            bytes[..bytes.len() * 2 / 3].to_vec(),
+            "truncated",
+        ),
+        (
+            "flipped.root",
+            {
+                // A byte in the middle of the first page's compressed data.
+                let mut b = bytes.clone();
+                b[1000] ^= 0x55;
+                b
+            },
+            "checksum",
+        ),
+    ];
+    for (name, b, needle) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, b).unwrap();
+        let o = hepae(&ingest_args(
+            p.to_str().unwrap(),
+            "Events",
+            "Muon",
+            "pt,eta",
+            out.to_str().unwrap(),
+        ));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(needle), "{name}: {err}");
+        assert!(!out.exists(), "{name}: output written");
+    }
+}
