@@ -65,6 +65,9 @@ enum Command {
     /// Time training steps of the thesis network (for scripts/bench-train).
     #[command(hide = true)]
     BenchTrain(bench_train::BenchTrainArgs),
+    /// Read branches into memory, timed (for scripts/bench-rntuple).
+    #[command(hide = true)]
+    BenchRead(bench_read::BenchReadArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Report { kind } => report::run(&kind),
         Command::Dataset(a) => dataset::run(&a),
         Command::BenchTrain(a) => bench_train::run(&a),
+        Command::BenchRead(a) => bench_read::run(&a),
     });
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per `hepae` verb.
 
+pub mod bench_read;
 pub mod bench_train;
 pub mod compress;
 pub mod dataset;

@@ -67,6 +67,17 @@ pub fn decompress_into(src: &[u8], expected: usize, buf: &mut Vec<u8>) -> DResul
         buf.resize(expected, 0);
     }
     buf.truncate(expected);
+    decompress_to_slice(src, buf)
+}
+
+/// Decompresses `src` into all of `buf` (the record's uncompressed size);
+/// a record of that size as it is is stored uncompressed.
+pub fn decompress_to_slice(src: &[u8], buf: &mut [u8]) -> DResult<()> {
+    let expected = buf.len();
+    if src.len() == expected {
+        buf.copy_from_slice(src);
+        return Ok(());
+    }
     let mut filled = 0usize;
     let mut pos = 0usize;
     while filled < expected {

@@ -121,6 +121,7 @@ macro_rules! each_dtype {
         }
     };
 }
+pub(crate) use each_dtype;
 
 pub(crate) fn assemble(dtype: DType, layout: Layout, baskets: &[Located]) -> Column {
     let total: usize = baskets.iter().map(|b| b.nvalues).sum();

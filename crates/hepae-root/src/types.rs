@@ -154,6 +154,23 @@ pub fn kept_runs(keep: &[bool]) -> Vec<Range<usize>> {
 }
 
 impl Values {
+    /// Removes every value, keeping the buffer.
+    pub(crate) fn clear(&mut self) {
+        match self {
+            Values::Bool(v) => v.clear(),
+            Values::I8(v) => v.clear(),
+            Values::I16(v) => v.clear(),
+            Values::I32(v) => v.clear(),
+            Values::I64(v) => v.clear(),
+            Values::U8(v) => v.clear(),
+            Values::U16(v) => v.clear(),
+            Values::U32(v) => v.clear(),
+            Values::U64(v) => v.clear(),
+            Values::F32(v) => v.clear(),
+            Values::F64(v) => v.clear(),
+        }
+    }
+
     /// Empty buffer of a type.
     pub fn empty(dtype: DType, capacity: usize) -> Values {
         match dtype {

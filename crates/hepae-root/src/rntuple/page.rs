@@ -98,6 +98,11 @@ impl Encoding {
         Ok(())
     }
 
+    /// Stored as the little-endian values of [`Encoding::dtype`] themselves.
+    pub fn is_plain(&self) -> bool {
+        matches!(self.kind, 0x01..=0x0A | 0x0C | 0x0D | 0x0F)
+    }
+
     /// Bytes of a page of `n` elements.
     pub fn page_bytes(&self, n: u64) -> u64 {
         (n * self.bits as u64).div_ceil(8)

@@ -151,15 +151,110 @@ fn read_column(
         });
         start += expected[ci];
     }
-    let decode = |j: &Job| decode_page(file, j).and_then(|v| cast(v, dtype));
+    // Where each page's elements go in the column.
+    let mut at = Vec::with_capacity(jobs.len());
+    let mut pos = 0usize;
+    for p in &parts {
+        pos += p.zeros as usize;
+        for j in &jobs[p.pages.clone()] {
+            at.push(pos);
+            pos += j.page.elements as usize;
+        }
+    }
+    let natural = jobs.iter().all(|j| j.enc.dtype().is_ok_and(|t| t == dtype));
+    if !natural {
+        return read_cast(file, &jobs, &parts, dtype, parallel);
+    }
+    // Zero-filled once, so deferred ranges need nothing more; each page is
+    // decoded through per-thread scratch buffers straight into its slice.
+    let out: Values;
+    macro_rules! fill {
+        ($var:ident, $t:ty, $zero:expr) => {{
+            let mut v: Vec<$t> = vec![$zero; pos];
+            fill_slices(file, &jobs, &at, &mut v, parallel, |x| match x {
+                Values::$var(s) => s,
+                _ => unreachable!("pages decode to the column's type"),
+            })?;
+            out = Values::$var(v);
+        }};
+    }
+    crate::decode::each_dtype!(dtype, fill);
+    Ok(out)
+}
+
+/// Decodes every page into its own slice of `out` (`at[i]` onwards).
+fn fill_slices<T: Elem>(
+    file: &RootFile,
+    jobs: &[Job],
+    at: &[usize],
+    out: &mut [T],
+    parallel: bool,
+    typed: fn(&Values) -> &Vec<T>,
+) -> DResult<()> {
+    let mut slices: Vec<&mut [T]> = Vec::with_capacity(jobs.len());
+    let mut rest = out;
+    let mut consumed = 0usize;
+    for (j, &start) in jobs.iter().zip(at) {
+        let (_, r) = std::mem::take(&mut rest).split_at_mut(start - consumed);
+        let (mine, r) = r.split_at_mut(j.page.elements as usize);
+        slices.push(mine);
+        rest = r;
+        consumed = start + j.page.elements as usize;
+    }
+    let work = |scratch: &mut (Vec<u8>, Option<Values>),
+                (j, slot): (&Job, &mut &mut [T])|
+     -> DResult<()> {
+        // Plain little-endian pages decompress straight into the column.
+        if j.enc.is_plain() && cfg!(target_endian = "little") {
+            if let Some(bytes) = T::bytes_mut(slot) {
+                let data = page_data(file, j)?;
+                return compress::decompress_to_slice(data, bytes).map_err(|e| {
+                    crate::cursor::DecodeError(format!(
+                        "page at byte {}: {}",
+                        j.page.at.offset, e.0
+                    ))
+                });
+            }
+        }
+        let (buf, vals) = scratch;
+        let v = decode_page(file, j, buf, vals)?;
+        slot.copy_from_slice(typed(v));
+        Ok(())
+    };
+    if parallel {
+        jobs.par_iter()
+            .zip(slices.par_iter_mut())
+            .try_for_each_init(|| (Vec::new(), None), work)
+    } else {
+        let mut scratch = (Vec::new(), None);
+        jobs.iter()
+            .zip(slices.iter_mut())
+            .try_for_each(|x| work(&mut scratch, x))
+    }
+}
+
+/// The slow path for columns whose pages decode to another type than the
+/// field's (a `double` stored as `Real32`, several representations): page
+/// by page, cast, then concatenated.
+fn read_cast(
+    file: &RootFile,
+    jobs: &[Job],
+    parts: &[Part],
+    dtype: DType,
+    parallel: bool,
+) -> DResult<Values> {
+    let decode = |j: &Job| {
+        let (mut buf, mut vals) = (Vec::new(), None);
+        decode_page(file, j, &mut buf, &mut vals)?;
+        cast(vals.take().expect("decoded"), dtype)
+    };
     let pages: Vec<Values> = if parallel {
         jobs.par_iter().map(decode).collect::<DResult<_>>()?
     } else {
         jobs.iter().map(decode).collect::<DResult<_>>()?
     };
-    let total: u64 = expected.iter().sum();
-    let mut out = Values::empty(dtype, total as usize);
-    for p in &parts {
+    let mut out = Values::empty(dtype, 0);
+    for p in parts {
         zeros(&mut out, p.zeros as usize);
         for v in &pages[p.pages.clone()] {
             append(&mut out, v);
@@ -168,8 +263,8 @@ fn read_column(
     Ok(out)
 }
 
-/// Reads, checks, decompresses and decodes one page.
-fn decode_page(file: &RootFile, j: &Job) -> DResult<Values> {
+/// The compressed bytes of a page, checksum verified.
+fn page_data<'f>(file: &'f RootFile, j: &Job) -> DResult<&'f [u8]> {
     let p = &j.page;
     let what = format!("page at byte {}", p.at.offset);
     let n_bytes = p.at.size + if p.checksum { 8 } else { 0 };
@@ -187,12 +282,57 @@ fn decode_page(file: &RootFile, j: &Job) -> DResult<Values> {
             ));
         }
     }
-    let len = j.enc.page_bytes(p.elements);
-    let buf = compress::decompress(data, len as usize)
+    Ok(data)
+}
+
+/// Reads, checks, decompresses (into `buf`) and decodes (into `vals`, whose
+/// buffer is reused from page to page) one page.
+fn decode_page<'v>(
+    file: &RootFile,
+    j: &Job,
+    buf: &mut Vec<u8>,
+    vals: &'v mut Option<Values>,
+) -> DResult<&'v Values> {
+    let p = &j.page;
+    let what = format!("page at byte {}", p.at.offset);
+    let data = page_data(file, j)?;
+    let len = j.enc.page_bytes(p.elements) as usize;
+    compress::decompress_into(data, len, buf)
         .map_err(|e| crate::cursor::DecodeError(format!("{what}: {}", e.0)))?;
-    let mut v = Values::empty(j.enc.dtype()?, p.elements as usize);
-    j.enc.decode(&buf, p.elements as usize, &mut v)?;
+    let dtype = j.enc.dtype()?;
+    if vals.as_ref().is_none_or(|v| v.dtype() != dtype) {
+        *vals = Some(Values::empty(dtype, p.elements as usize));
+    }
+    let v = vals.as_mut().expect("set above");
+    v.clear();
+    j.enc.decode(buf, p.elements as usize, v)?;
     Ok(v)
+}
+
+/// Column element types; plain numbers can be filled as bytes.
+trait Elem: Copy + Send {
+    /// The slice's bytes, for types where every byte pattern is a value.
+    fn bytes_mut(s: &mut [Self]) -> Option<&mut [u8]>;
+}
+
+macro_rules! plain {
+    ($($t:ty),*) => {$(
+        impl Elem for $t {
+            fn bytes_mut(s: &mut [Self]) -> Option<&mut [u8]> {
+                let n = std::mem::size_of_val(s);
+                // SAFETY: a plain number type has no invalid bit patterns
+                // and u8 has alignment 1, so its bytes may be written freely.
+                Some(unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<u8>(), n) })
+            }
+        }
+    )*};
+}
+plain!(i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
+
+impl Elem for bool {
+    fn bytes_mut(_: &mut [Self]) -> Option<&mut [u8]> {
+        None
+    }
 }
 
 fn append(out: &mut Values, v: &Values) {
