@@ -277,3 +277,76 @@ pub(crate) fn zeros(out: &mut Values, n: usize) {
         Values::F64(v) => v.resize(v.len() + n, 0.0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(kind: u16, bits: u16) -> Encoding {
+        Encoding {
+            kind,
+            bits,
+            range: None,
+        }
+    }
+
+    #[test]
+    fn split_zigzag_and_delta_decode_by_hand() {
+        // SplitInt32 of [1, -1, -2]: zigzag [2, 1, 3], bytes split by position.
+        let page = [2, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut v = Values::empty(DType::I32, 3);
+        enc(0x13, 32).decode(&page, 3, &mut v).unwrap();
+        assert_eq!(v, Values::I32(vec![1, -1, -2]));
+        // SplitIndex32 of deltas [3, 0, 2]: offsets [3, 3, 5].
+        let page = [3, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut v = Values::empty(DType::U64, 3);
+        enc(0x1A, 32).decode(&page, 3, &mut v).unwrap();
+        assert_eq!(v, Values::U64(vec![3, 3, 5]));
+        // Bits, least significant first: 0b0000_0101 -> true, false, true.
+        let mut v = Values::empty(DType::Bool, 3);
+        enc(0x00, 1).decode(&[0b101], 3, &mut v).unwrap();
+        assert_eq!(v, Values::Bool(vec![true, false, true]));
+    }
+
+    #[test]
+    fn truncated_and_quantised_floats() {
+        // Real32Trunc with 12 bits keeps sign, exponent and 3 mantissa bits:
+        // 1.5 = 0x3FC00000, whose top 12 bits are 0x3FC.
+        let mut v = Values::empty(DType::F32, 2);
+        // Two 12-bit values 0x3FC, 0x3FC packed little-endian: 24 bits.
+        enc(0x1C, 12)
+            .decode(&[0xFC, 0xC3, 0x3F], 2, &mut v)
+            .unwrap();
+        assert_eq!(v, Values::F32(vec![1.5, 1.5]));
+        // Real32Quant, 8 bits over [-1, 1]: 0 -> -1, 255 -> 1, 51 -> -0.6.
+        let q = Encoding {
+            kind: 0x1D,
+            bits: 8,
+            range: Some((-1.0, 1.0)),
+        };
+        let mut v = Values::empty(DType::F32, 3);
+        q.decode(&[0, 255, 51], 3, &mut v).unwrap();
+        assert_eq!(
+            v,
+            Values::F32(vec![-1.0, 1.0, (-1.0 + 51.0 * 2.0 / 255.0) as f32])
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_bad_widths_are_named() {
+        let e = enc(0x30, 32).dtype().unwrap_err().0;
+        assert!(e.contains("unknown (0x30)"), "{e}");
+        let e = enc(0x10, 96).dtype().unwrap_err().0;
+        assert!(e.contains("Switch"), "{e}");
+        let e = enc(0x0C, 16).check().unwrap_err().0;
+        assert!(e.contains("Real32 with 16 bits"), "{e}");
+        assert!(enc(0x1C, 9).check().is_err());
+        assert!(
+            enc(0x1D, 8).check().is_err(),
+            "a quantised column needs its range"
+        );
+        // A page whose size does not fit its element count.
+        let mut v = Values::empty(DType::F32, 2);
+        assert!(enc(0x0C, 32).decode(&[0; 7], 2, &mut v).is_err());
+    }
+}
