@@ -183,3 +183,78 @@ fn damaged_rntuples_are_named_errors_with_exit_2_and_no_output() {
         assert!(!out.exists(), "{name}: output written");
     }
 }
+
+/// `hepae decompress --rntuple`: the restored table as an RNTuple that
+/// uproot reads back value for value (and so does hepae's own reader).
+#[test]
+fn decompress_writes_an_rntuple_that_uproot_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let jets = dir.path().join("jets.parquet");
+    nano_jets("pt,eta,phi,mass,nConstituents", &jets);
+    let art = dir.path().join("jets.hepae");
+    ok(&[
+        "compress",
+        "--data",
+        jets.to_str().unwrap(),
+        "--out",
+        art.to_str().unwrap(),
+        "--bound",
+        "pt:rel:1e-3",
+        "--bound",
+        "eta:abs:1e-3",
+        "--bound",
+        "phi:abs:1e-3",
+        "--bound",
+        "mass:rel:1e-3",
+        "--lossless",
+        "nConstituents",
+    ]);
+    let parquet = dir.path().join("restored.parquet");
+    let root = dir.path().join("restored.root");
+    ok(&[
+        "decompress",
+        art.to_str().unwrap(),
+        "--out",
+        parquet.to_str().unwrap(),
+    ]);
+    ok(&[
+        "decompress",
+        art.to_str().unwrap(),
+        "--out",
+        root.to_str().unwrap(),
+        "--rntuple",
+        "--tree",
+        "Jets",
+    ]);
+    let out = run_python(
+        r#"
+import sys, uproot, pyarrow.parquet as pq, numpy as np
+f = uproot.open(sys.argv[1])
+assert f.classnames() == {"Jets;1": "ROOT::RNTuple"}, f.classnames()
+t = f["Jets"]
+p = pq.read_table(sys.argv[2])
+assert sorted(t.keys()) == sorted(p.column_names), (t.keys(), p.column_names)
+for c in p.column_names:
+    a, b = t[c].array(library="np"), p[c].to_numpy()
+    assert a.dtype == b.dtype and np.array_equal(a, b), c
+print(t.num_entries)
+"#,
+        &[root.to_str().unwrap(), parquet.to_str().unwrap()],
+    );
+    let rows: usize = out.trim().parse().unwrap();
+    assert_eq!(rows, parquet_column(&parquet, "pt").len());
+    // hepae reads its own RNTuple like any other.
+    let o = ok(&["inspect", root.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("RNTuple Jets"));
+    // --rntuple needs a .root name: exit 2, nothing written.
+    let bad = dir.path().join("restored.parquet2");
+    let o = hepae(&[
+        "decompress",
+        art.to_str().unwrap(),
+        "--out",
+        bad.to_str().unwrap(),
+        "--rntuple",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!bad.exists());
+}

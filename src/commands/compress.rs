@@ -42,9 +42,12 @@ pub struct DecompressArgs {
     /// Output: `.root` writes a ROOT TTree, anything else zstd Parquet.
     #[arg(long, short)]
     out: PathBuf,
-    /// TTree name for ROOT output.
+    /// TTree (or RNTuple) name for ROOT output.
     #[arg(long, default_value = "Events")]
     tree: String,
+    /// Write the `.root` output as an RNTuple instead of a TTree.
+    #[arg(long)]
+    rntuple: bool,
 }
 
 /// Reads strict YAML compression options.
@@ -221,7 +224,17 @@ pub fn run_decompress(a: &DecompressArgs) -> Result<()> {
     let t0 = std::time::Instant::now();
     let (writer, batch) = hepae_compress::restore_any(&a.artifact)?;
     let decode = t0.elapsed().as_secs_f64();
-    hepae_compress::write_restored(&batch, &a.artifact, &a.out, &a.tree)?;
+    if a.rntuple {
+        if a.out.extension().is_none_or(|e| e != "root") {
+            anyhow::bail!(
+                "{}: --rntuple writes ROOT files; name the output .root",
+                a.out.display()
+            );
+        }
+        hepae_compress::write_rntuple_atomic(&batch, &a.out, &a.tree)?;
+    } else {
+        hepae_compress::write_restored(&batch, &a.artifact, &a.out, &a.tree)?;
+    }
     let all = t0.elapsed().as_secs_f64();
     eprintln!(
         "restored {} rows x {} columns (artifact by hepae {}) into {} in {all:.2} s \

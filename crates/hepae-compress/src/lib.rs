@@ -37,6 +37,6 @@ pub use error::{CompressError, Result};
 pub use latent::LatentDType;
 pub use manifest::{read_manifest, Manifest};
 pub use quant::Bound;
-pub use root_out::write_root_atomic;
+pub use root_out::{write_rntuple_atomic, write_root_atomic};
 
 pub(crate) use columns::{array_from_f64, column_f64, out_kind};

@@ -1,4 +1,5 @@
-//! The restored table as a flat ROOT TTree, written with oxyroot (uncompressed).
+//! The restored table as a flat ROOT TTree, written with oxyroot
+//! (uncompressed), or as an RNTuple (hepae-root's writer, zstd pages).
 
 use crate::{CompressError, Result};
 use arrow_array::cast::AsArray;
@@ -81,5 +82,52 @@ pub fn write_root_atomic(batch: &RecordBatch, path: &Path, tree: &str) -> Result
     Err(CompressError::RootWrite {
         path: path.to_path_buf(),
         message: err,
+    })
+}
+
+/// Writes every column of `batch` as a leaf field of RNTuple `name` in a
+/// new ROOT file at `path` (temporary file, then rename).
+pub fn write_rntuple_atomic(batch: &RecordBatch, path: &Path, name: &str) -> Result<()> {
+    use hepae_root::Values;
+    let mut cols = Vec::with_capacity(batch.num_columns());
+    for (f, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        macro_rules! v {
+            ($var:ident, $t:ty) => {
+                Values::$var(col.as_primitive::<$t>().values().to_vec())
+            };
+        }
+        let values = match f.data_type() {
+            DataType::Float32 => v!(F32, Float32Type),
+            DataType::Float64 => v!(F64, Float64Type),
+            DataType::Int8 => v!(I8, Int8Type),
+            DataType::Int16 => v!(I16, Int16Type),
+            DataType::Int32 => v!(I32, Int32Type),
+            DataType::Int64 => v!(I64, Int64Type),
+            DataType::UInt8 => v!(U8, UInt8Type),
+            DataType::UInt16 => v!(U16, UInt16Type),
+            DataType::UInt32 => v!(U32, UInt32Type),
+            DataType::UInt64 => v!(U64, UInt64Type),
+            DataType::Boolean => Values::Bool(
+                col.as_boolean()
+                    .iter()
+                    .map(|b| b.unwrap_or(false))
+                    .collect(),
+            ),
+            t => {
+                return Err(CompressError::Input(format!(
+                    "{}: column '{}' has type {t}, which an RNTuple leaf field cannot hold",
+                    path.display(),
+                    f.name()
+                )))
+            }
+        };
+        cols.push((f.name().clone(), values));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CompressError::io(dir, e))?;
+    }
+    hepae_root::write_rntuple(path, name, &cols).map_err(|e| CompressError::RootWrite {
+        path: path.to_path_buf(),
+        message: e.message,
     })
 }

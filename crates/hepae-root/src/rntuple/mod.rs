@@ -7,6 +7,9 @@ mod meta;
 mod page;
 mod read;
 mod view;
+mod write;
+
+pub use write::write_rntuple;
 
 pub(crate) use meta::Descriptor;
 pub(crate) use read::read;
