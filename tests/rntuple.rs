@@ -12,9 +12,11 @@ const NANO: &str =
     "rntuple/cmsopendata2015_ttbar_19980_NANOAOD_RNTupleImporter_rntuple_v1-0-0-1.root";
 const MUONS: &str = "rntuple/Run2012BC_DoubleMuParked_Muons_1000evts_rntuple_v1-0-0-0.root";
 
-fn golden(file: &str) -> serde_json::Value {
+const PHYSLITE: &str = "rntuple/uproot-physlite-rntuple_v1-0-0-0.root";
+
+fn golden(file: &str, tree: &str) -> serde_json::Value {
     let name = file.trim_start_matches("rntuple/");
-    json(&fixture(&format!("golden/rntuple__{name}__Events.json")))
+    json(&fixture(&format!("golden/rntuple__{name}__{tree}.json")))
 }
 
 fn sha<T: Copy>(v: &[T], bytes: impl Fn(T) -> [u8; 8]) -> String {
@@ -25,24 +27,25 @@ fn sha<T: Copy>(v: &[T], bytes: impl Fn(T) -> [u8; 8]) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// Ingests `collection` with `columns` and checks every column and the
-/// per-event counts against uproot's digests.
-fn ingest_matches_uproot(file: &str, collection: &str, columns: &[&str]) {
+/// Ingests `collection` of RNTuple `tree` with `columns` and checks every
+/// column and the per-event counts against uproot's digests of the fields
+/// named `{collection}{sep}{column}`.
+fn ingest_matches_uproot(file: &str, tree: &str, collection: &str, sep: &str, columns: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("objects.parquet");
     let input = data_file(file);
     let cols = columns.join(",");
     ok(&ingest_args(
         &input,
-        "Events",
+        tree,
         collection,
         &cols,
         out.to_str().unwrap(),
     ));
-    let g = golden(file);
+    let g = golden(file, tree);
     for c in columns {
         let v = parquet_column(&out, c);
-        let want = &g["branches"][format!("{collection}_{c}")];
+        let want = &g["branches"][format!("{collection}{sep}{c}")];
         assert_eq!(
             sha(&v, f64::to_le_bytes),
             want["values_sha256"].as_str().unwrap(),
@@ -55,7 +58,7 @@ fn ingest_matches_uproot(file: &str, collection: &str, columns: &[&str]) {
     for e in parquet_column(&out, "event") {
         counts[e as usize] += 1;
     }
-    let want = &g["branches"][format!("{collection}_pt")]["counts_sha256"];
+    let want = &g["branches"][format!("{collection}{sep}{}", columns[0])]["counts_sha256"];
     assert_eq!(
         sha(&counts, i64::to_le_bytes),
         want.as_str().unwrap(),
@@ -64,9 +67,23 @@ fn ingest_matches_uproot(file: &str, collection: &str, columns: &[&str]) {
 }
 
 #[test]
-fn ingest_of_nanoaod_and_doublemu_rntuples_matches_uproot() {
-    ingest_matches_uproot(NANO, "Jet", &["pt", "eta", "phi", "mass"]);
-    ingest_matches_uproot(MUONS, "Muon", &["pt", "eta", "phi", "mass", "charge"]);
+fn ingest_of_nanoaod_doublemu_and_physlite_rntuples_matches_uproot() {
+    ingest_matches_uproot(NANO, "Events", "Jet", "_", &["pt", "eta", "phi", "mass"]);
+    ingest_matches_uproot(
+        MUONS,
+        "Events",
+        "Muon",
+        "_",
+        &["pt", "eta", "phi", "mass", "charge"],
+    );
+    // ATLAS PHYSLITE as RNTuples: `AnalysisJetsAuxDyn:pt` fields.
+    ingest_matches_uproot(
+        PHYSLITE,
+        "EventData",
+        "AnalysisJetsAuxDyn",
+        ":",
+        &["pt", "eta", "phi", "m"],
+    );
 }
 
 #[test]

@@ -40,12 +40,14 @@ pub(crate) fn resolve_columns(
     Ok(out)
 }
 
-/// Branch names a column may have: NanoAOD `Jet_pt`, ATLAS/Delphes `Jet.pt`.
+/// Branch names a column may have: NanoAOD `Jet_pt`, ATLAS/Delphes `Jet.pt`,
+/// ATLAS PHYSLITE RNTuples `AnalysisJetsAuxDyn:pt`.
 pub(crate) fn candidates(collection: &str, column: &str) -> Vec<String> {
     vec![
         format!("{collection}_{column}"),
         format!("{collection}.{column}"),
         format!("{collection}/{collection}.{column}"),
+        format!("{collection}:{column}"),
     ]
 }
 
@@ -59,7 +61,7 @@ pub(crate) fn default_columns(tree: &Tree, collection: &str) -> Vec<(String, Str
         if matches!(layout, Layout::Scalar) {
             continue;
         }
-        for sep in ["_", "."] {
+        for sep in ["_", ".", ":"] {
             if let Some(rest) = b.name.strip_prefix(&format!("{collection}{sep}")) {
                 out.push((rest.to_string(), b.path.clone()));
                 break;

@@ -339,9 +339,10 @@ fn branch(d: &Descriptor, paths: &[String], i: usize) -> ViewBranch {
         field: i,
         interpretation: Interpretation::Numeric { dtype, layout },
         type_name: f.type_name.clone(),
+        // A vector's own index column is no separate counter to name.
         counter: collections
             .first()
-            .filter(|_| !cardinality)
+            .filter(|&&c| !cardinality && paths[c] != paths[i])
             .map(|&c| paths[c].clone()),
         plan: Some(FieldPlan {
             values,
