@@ -293,10 +293,10 @@ impl RootFile {
 
     /// Raw bytes of the file at `[pos, pos+len)`, or a truncation error naming `what`.
     pub(crate) fn slice(&self, pos: i64, len: usize, what: &str) -> Result<&[u8]> {
-        let start = usize::try_from(pos).ok();
-        match start.and_then(|s| s.checked_add(len).map(|e| (s, e))) {
-            Some((s, e)) if e <= self.data.len() => Ok(&self.data[s..e]),
-            _ => Err(Error::new(
+        let found = u64::try_from(pos).ok().and_then(|p| self.bytes(p, len));
+        match found {
+            Some(b) => Ok(b),
+            None => Err(Error::new(
                 ErrorKind::Truncated,
                 &self.path,
                 format!(

@@ -1,12 +1,10 @@
 //! Bounds-checked little-endian reading of RNTuple envelopes and frames.
 
-use crate::cursor::{derr, DResult};
+use crate::cursor::{derr, Cursor, DResult};
 
-/// A read position in an envelope's payload.
-pub(crate) struct Le<'a> {
-    pub buf: &'a [u8],
-    pub pos: usize,
-}
+/// A read position in an envelope's payload: the TTree reader's bounds-
+/// checked [`Cursor`], read little-endian.
+pub(crate) struct Le<'a>(pub Cursor<'a>);
 
 macro_rules! le_reader {
     ($name:ident, $t:ty) => {
@@ -26,22 +24,16 @@ pub(crate) struct Frame {
 
 impl<'a> Le<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        Le { buf, pos: 0 }
+        Le(Cursor::at(buf, 0))
+    }
+
+    /// Position in the payload.
+    pub fn pos(&self) -> usize {
+        self.0.pos
     }
 
     pub fn bytes(&mut self, n: usize) -> DResult<&'a [u8]> {
-        match self.pos.checked_add(n) {
-            Some(end) if end <= self.buf.len() => {
-                let s = &self.buf[self.pos..end];
-                self.pos = end;
-                Ok(s)
-            }
-            _ => derr(format!(
-                "needs {n} bytes at offset {} of a {}-byte envelope",
-                self.pos,
-                self.buf.len()
-            )),
-        }
+        self.0.bytes(n)
     }
 
     le_reader!(u16, u16);
@@ -69,7 +61,7 @@ impl<'a> Le<'a> {
 
     /// The preamble of a record or list frame.
     pub fn frame(&mut self) -> DResult<Frame> {
-        let start = self.pos;
+        let start = self.0.pos;
         let size = self.i64()?;
         let (len, items) = if size < 0 {
             (size.unsigned_abs(), Some(self.u32()?))
@@ -79,7 +71,7 @@ impl<'a> Le<'a> {
         let min = if items.is_some() { 12 } else { 8 };
         let end = (start as u64)
             .checked_add(len)
-            .filter(|&e| len >= min && e <= self.buf.len() as u64);
+            .filter(|&e| len >= min && e <= self.0.buf.len() as u64);
         match end {
             Some(e) => Ok(Frame {
                 end: e as usize,
@@ -87,7 +79,7 @@ impl<'a> Le<'a> {
             }),
             None => derr(format!(
                 "a frame of {len} bytes at offset {start} does not fit the {}-byte envelope",
-                self.buf.len()
+                self.0.buf.len()
             )),
         }
     }
@@ -116,13 +108,13 @@ impl<'a> Le<'a> {
 
     /// Moves to the end of a frame (its unread, newer-format tail is skipped).
     pub fn end(&mut self, f: &Frame) -> DResult<()> {
-        if self.pos > f.end {
+        if self.0.pos > f.end {
             return derr(format!(
                 "a frame's contents run past its end at offset {}",
                 f.end
             ));
         }
-        self.pos = f.end;
+        self.0.pos = f.end;
         Ok(())
     }
 }

@@ -55,6 +55,17 @@ pub(crate) struct ColumnDesc {
     pub physical: usize,
 }
 
+impl ColumnDesc {
+    /// How the column's elements are stored.
+    pub fn encoding(&self) -> super::page::Encoding {
+        super::page::Encoding {
+            kind: self.kind,
+            bits: self.bits,
+            range: self.range,
+        }
+    }
+}
+
 /// A page of one column in one cluster.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PageDesc {
@@ -311,7 +322,7 @@ pub(crate) fn parse_footer(env: &[u8], d: &mut Descriptor, header_sum: u64) -> D
     }
     let ext = c.record("schema extension")?;
     // An empty extension frame has no lists at all.
-    if ext.end - c.pos >= 12 {
+    if ext.end - c.pos() >= 12 {
         schema(&mut c, d)?;
     }
     c.end(&ext)?;

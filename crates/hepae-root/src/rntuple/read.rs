@@ -112,24 +112,15 @@ fn read_column(
             .find(|(_, range)| !range.suppressed);
         let first_job = jobs.len();
         let mut have = 0u64;
+        // Where the active representation's pages start (its element offset).
+        let mut first = None;
         if let Some((r, range)) = active {
-            let c = &d.columns[r];
-            let enc = Encoding {
-                kind: c.kind,
-                bits: c.bits,
-                range: c.range,
-            };
+            let enc = d.columns[r].encoding();
             for p in &range.pages {
                 have += p.elements;
                 jobs.push(Job { page: *p, enc });
             }
-            if have > 0 && range.first != start + (expected[ci] - have.min(expected[ci])) {
-                return derr(format!(
-                    "cluster {ci}: column {r} starts at element {}, its field at {}",
-                    range.first,
-                    start + expected[ci].saturating_sub(have)
-                ));
-            }
+            first = (have > 0).then_some((r, range.first));
         } else if reps.iter().any(|&r| cl.columns.get(r).is_some()) {
             return derr(format!(
                 "cluster {ci}: every representation of column {} is suppressed",
@@ -145,6 +136,12 @@ fn read_column(
                 reps[0], expected[ci]
             ));
         };
+        if let Some((r, at)) = first.filter(|&(_, at)| at != start + zeros) {
+            return derr(format!(
+                "cluster {ci}: column {r} starts at element {at}, its field at {}",
+                start + zeros
+            ));
+        }
         parts.push(Part {
             zeros,
             pages: first_job..jobs.len(),
@@ -208,12 +205,7 @@ fn fill_slices<T: Elem>(
         if j.enc.is_plain() && cfg!(target_endian = "little") {
             if let Some(bytes) = T::bytes_mut(slot) {
                 let data = page_data(file, j)?;
-                return compress::decompress_to_slice(data, bytes).map_err(|e| {
-                    crate::cursor::DecodeError(format!(
-                        "page at byte {}: {}",
-                        j.page.at.offset, e.0
-                    ))
-                });
+                return compress::decompress_to_slice(data, bytes).map_err(|e| page_error(j, e.0));
             }
         }
         let (buf, vals) = scratch;
@@ -263,22 +255,26 @@ fn read_cast(
     Ok(out)
 }
 
+/// An error about page `j`, named by its place in the file (formatted only
+/// when there is one: pages are the hot path).
+fn page_error(j: &Job, what: impl std::fmt::Display) -> crate::cursor::DecodeError {
+    crate::cursor::DecodeError(format!("page at byte {}: {what}", j.page.at.offset))
+}
+
 /// The compressed bytes of a page, checksum verified.
 fn page_data<'f>(file: &'f RootFile, j: &Job) -> DResult<&'f [u8]> {
     let p = &j.page;
-    let what = format!("page at byte {}", p.at.offset);
     let n_bytes = p.at.size + if p.checksum { 8 } else { 0 };
-    let raw = file.bytes(p.at.offset, n_bytes as usize).ok_or_else(|| {
-        crate::cursor::DecodeError(format!(
-            "{what} lies beyond the end of the file: truncated file"
-        ))
-    })?;
+    let raw = file
+        .bytes(p.at.offset, n_bytes as usize)
+        .ok_or_else(|| page_error(j, "lies beyond the end of the file: truncated file"))?;
     let (data, sum) = raw.split_at(p.at.size as usize);
     if p.checksum {
         let stored = u64::from_le_bytes(sum.try_into().expect("8 bytes"));
         if xxhash_rust::xxh3::xxh3_64(data) != stored {
-            return derr(format!(
-                "{what}: page checksum (XXH3) does not match: damaged file"
+            return Err(page_error(
+                j,
+                "page checksum (XXH3) does not match: damaged file",
             ));
         }
     }
@@ -294,11 +290,9 @@ fn decode_page<'v>(
     vals: &'v mut Option<Values>,
 ) -> DResult<&'v Values> {
     let p = &j.page;
-    let what = format!("page at byte {}", p.at.offset);
     let data = page_data(file, j)?;
     let len = j.enc.page_bytes(p.elements) as usize;
-    compress::decompress_into(data, len, buf)
-        .map_err(|e| crate::cursor::DecodeError(format!("{what}: {}", e.0)))?;
+    compress::decompress_into(data, len, buf).map_err(|e| page_error(j, e.0))?;
     let dtype = j.enc.dtype()?;
     if vals.as_ref().is_none_or(|v| v.dtype() != dtype) {
         *vals = Some(Values::empty(dtype, p.elements as usize));

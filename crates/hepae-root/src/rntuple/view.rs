@@ -2,9 +2,9 @@
 //! with how its values and per-entry structure are read.
 
 use super::meta::{Descriptor, FieldDesc, COLLECTION, LEAF, RECORD};
-use super::page::Encoding;
 use crate::tree::{Interpretation, Layout};
 use crate::types::DType;
+use std::collections::HashMap;
 
 /// How one branch of an RNTuple is read.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,6 @@ pub(crate) struct FieldPlan {
 /// One branch of the tree view.
 pub(crate) struct ViewBranch {
     pub path: String,
-    pub field: usize,
     pub interpretation: Interpretation,
     pub type_name: String,
     pub counter: Option<String>,
@@ -94,18 +93,16 @@ fn lineage(fields: &[FieldDesc], i: usize) -> Vec<usize> {
 /// Fields of one path that are not a field and its item: each gets the
 /// fewest base-class prefixes that make the names unique.
 fn clashes(fields: &[FieldDesc], paths: &[String]) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (i, p) in paths.iter().enumerate() {
-        if seen.contains(&p.as_str()) {
-            continue;
+    // The topmost field of each lineage, grouped by path (a field whose
+    // parent has the same path is that parent's item, not a clash).
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (j, p) in paths.iter().enumerate() {
+        if fields[j].parent >= j || paths[fields[j].parent] != *p {
+            groups.entry(p).or_default().push(j);
         }
-        seen.push(p);
-        // The topmost field of each lineage sharing this path.
-        let tops: Vec<usize> = (i..fields.len())
-            .filter(|&j| paths[j] == *p)
-            .filter(|&j| fields[j].parent >= j || paths[fields[j].parent] != *p)
-            .collect();
+    }
+    let mut out = Vec::new();
+    for tops in groups.into_values() {
         if tops.len() < 2 {
             continue;
         }
@@ -156,22 +153,6 @@ fn clashes(fields: &[FieldDesc], paths: &[String]) -> Vec<(usize, String)> {
     out
 }
 
-/// The columns of field `f` of representation order: physical IDs, grouped
-/// by representation (index 0 first), `k`-th column of each.
-fn representations(d: &Descriptor, f: usize, k: usize) -> Vec<usize> {
-    let mut reps: Vec<(u16, Vec<usize>)> = Vec::new();
-    for c in d.columns.iter().filter(|c| c.field == f) {
-        match reps.iter_mut().find(|r| r.0 == c.representation) {
-            Some(r) => r.1.push(c.physical),
-            None => reps.push((c.representation, vec![c.physical])),
-        }
-    }
-    reps.sort_by_key(|r| r.0);
-    reps.into_iter()
-        .filter_map(|r| r.1.get(k).copied())
-        .collect()
-}
-
 /// The value type of a leaf field's C++ type name.
 fn leaf_dtype(type_name: &str) -> Option<DType> {
     let t = type_name.strip_prefix("std::").unwrap_or(type_name);
@@ -182,174 +163,185 @@ fn leaf_dtype(type_name: &str) -> Option<DType> {
     }
 }
 
-/// Builds the branches of the view, one per distinct path.
-pub(crate) fn branches(d: &Descriptor) -> Vec<ViewBranch> {
-    let paths = paths(&d.fields);
-    let mut out: Vec<ViewBranch> = Vec::new();
-    for (i, f) in d.fields.iter().enumerate() {
-        let b = branch(d, &paths, i);
-        match out.iter_mut().find(|o| o.path == paths[i]) {
-            // A deeper field of the same path (a vector's item) holds the data.
-            Some(o) => {
-                if !matches!(b.interpretation, Interpretation::Container) {
-                    o.interpretation = b.interpretation;
-                    o.plan = b.plan;
-                    o.counter = b.counter;
-                    o.field = i;
-                }
+/// The descriptor with what every branch needs, computed once.
+struct View<'a> {
+    d: &'a Descriptor,
+    paths: Vec<String>,
+    /// Per field: the first column (physical ID) of each representation,
+    /// representation 0 first.
+    reps: Vec<Vec<usize>>,
+}
+
+impl<'a> View<'a> {
+    fn new(d: &'a Descriptor) -> Self {
+        let mut by_field: Vec<Vec<(u16, usize)>> = vec![Vec::new(); d.fields.len()];
+        for c in &d.columns {
+            let r = &mut by_field[c.field];
+            if !r.iter().any(|&(rep, _)| rep == c.representation) {
+                r.push((c.representation, c.physical));
             }
-            None => out.push(ViewBranch {
-                type_name: f.type_name.clone(),
-                ..b
+        }
+        let reps = by_field
+            .into_iter()
+            .map(|mut r| {
+                r.sort_by_key(|&(rep, _)| rep);
+                r.into_iter().map(|(_, c)| c).collect()
+            })
+            .collect();
+        View {
+            d,
+            paths: paths(&d.fields),
+            reps,
+        }
+    }
+
+    /// Field `i` as a branch that reads nothing itself.
+    fn plain(&self, i: usize, interpretation: Interpretation) -> ViewBranch {
+        ViewBranch {
+            path: self.paths[i].clone(),
+            interpretation,
+            type_name: self.d.fields[i].type_name.clone(),
+            counter: None,
+            plan: None,
+        }
+    }
+
+    fn unsupported(&self, i: usize, why: String) -> ViewBranch {
+        self.plain(i, Interpretation::Unsupported(why))
+    }
+
+    /// The branch of field `i`.
+    fn branch(&self, i: usize) -> ViewBranch {
+        let (d, paths) = (self.d, &self.paths);
+        let f = &d.fields[i];
+        // The chain from the field up to its top-level ancestor.
+        let chain = lineage(&d.fields, i);
+        if let Some(&v) = chain.iter().find(|&&a| d.fields[a].role > RECORD) {
+            let what = if d.fields[v].role == 3 {
+                "std::variant"
+            } else {
+                "an object stored with the ROOT streamer"
+            };
+            return self.unsupported(
+                i,
+                format!(
+                    "{what} ('{}') is not readable as numbers",
+                    d.fields[v].type_name
+                ),
+            );
+        }
+        let cardinality = f.type_name.starts_with("ROOT::RNTupleCardinality");
+        if f.type_name == "std::string"
+            || chain[1..]
+                .iter()
+                .any(|&a| d.fields[a].type_name == "std::string")
+        {
+            return self.unsupported(i, "std::string is text, not numbers".into());
+        }
+        let own = self.reps[i].clone();
+        if f.role != LEAF || (own.is_empty() && !cardinality) {
+            return self.plain(i, Interpretation::Container);
+        }
+        let collections: Vec<usize> = chain[1..]
+            .iter()
+            .copied()
+            .filter(|&a| d.fields[a].role == COLLECTION)
+            .collect();
+        if collections.len() > 1 {
+            return self.unsupported(i, format!("{} nested collections", collections.len()));
+        }
+        // Fixed-size arrays (and the field itself, e.g. a bitset) below the collection.
+        let below = collections.first().map_or(chain.len(), |&c| {
+            chain.iter().position(|&a| a == c).unwrap()
+        });
+        let repeat: u64 = chain[..below]
+            .iter()
+            .filter_map(|&a| d.fields[a].array_size)
+            .product();
+        let above_arrays = chain[below..]
+            .iter()
+            .any(|&a| d.fields[a].array_size.is_some());
+        if above_arrays || (repeat > 1 && !collections.is_empty()) {
+            return self.unsupported(
+                i,
+                "fixed-size arrays and collections nested in one another".into(),
+            );
+        }
+        let dtype = if cardinality {
+            if f.type_name.contains("uint64") {
+                DType::U64
+            } else {
+                DType::U32
+            }
+        } else {
+            let Some(t) = leaf_dtype(&f.type_name).or_else(|| {
+                f.type_name
+                    .starts_with("std::bitset<")
+                    .then_some(DType::Bool)
+            }) else {
+                return self.unsupported(i, format!("type '{}' is not a number", f.type_name));
+            };
+            t
+        };
+        // Every representation must decode (an unknown column type is named).
+        for &c in &own {
+            let enc = d.columns[c].encoding();
+            if let Err(e) = enc.check().and_then(|_| enc.dtype()) {
+                return self.unsupported(i, e.0);
+            }
+        }
+        let (collection, values) = if cardinality {
+            (Some(own), Vec::new())
+        } else {
+            (collections.first().map(|&c| self.reps[c].clone()), own)
+        };
+        let layout = match (&collection, cardinality, repeat) {
+            (Some(_), false, _) => Layout::Jagged { header: 0 },
+            (_, _, 1) => Layout::Scalar,
+            (_, _, n) => Layout::Fixed(n as usize),
+        };
+        ViewBranch {
+            path: paths[i].clone(),
+            interpretation: Interpretation::Numeric { dtype, layout },
+            type_name: f.type_name.clone(),
+            // A vector's own index column is no separate counter to name.
+            counter: collections
+                .first()
+                .filter(|&&c| !cardinality && paths[c] != paths[i])
+                .map(|&c| paths[c].clone()),
+            plan: Some(FieldPlan {
+                values,
+                collection,
+                repeat,
+                cardinality,
+                dtype,
             }),
         }
     }
+}
+
+/// Builds the branches of the view, one per distinct path.
+pub(crate) fn branches(d: &Descriptor) -> Vec<ViewBranch> {
+    let v = View::new(d);
+    let mut out: Vec<ViewBranch> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    for i in 0..d.fields.len() {
+        let b = v.branch(i);
+        match at.get(v.paths[i].as_str()) {
+            // A deeper field of the same path (a vector's item) holds the data.
+            Some(&o) => {
+                if !matches!(b.interpretation, Interpretation::Container) {
+                    let o = &mut out[o];
+                    o.interpretation = b.interpretation;
+                    o.plan = b.plan;
+                    o.counter = b.counter;
+                }
+            }
+            None => {
+                at.insert(&v.paths[i], out.len());
+                out.push(b);
+            }
+        }
+    }
     out
-}
-
-fn unsupported(d: &Descriptor, paths: &[String], i: usize, why: String) -> ViewBranch {
-    ViewBranch {
-        path: paths[i].clone(),
-        field: i,
-        interpretation: Interpretation::Unsupported(why),
-        type_name: d.fields[i].type_name.clone(),
-        counter: None,
-        plan: None,
-    }
-}
-
-/// The branch of field `i`.
-fn branch(d: &Descriptor, paths: &[String], i: usize) -> ViewBranch {
-    let f = &d.fields[i];
-    let container = ViewBranch {
-        path: paths[i].clone(),
-        field: i,
-        interpretation: Interpretation::Container,
-        type_name: f.type_name.clone(),
-        counter: None,
-        plan: None,
-    };
-    // The chain from the field up to its top-level ancestor.
-    let chain = lineage(&d.fields, i);
-    if let Some(&v) = chain.iter().find(|&&a| d.fields[a].role > RECORD) {
-        let what = if d.fields[v].role == 3 {
-            "std::variant"
-        } else {
-            "an object stored with the ROOT streamer"
-        };
-        return unsupported(
-            d,
-            paths,
-            i,
-            format!(
-                "{what} ('{}') is not readable as numbers",
-                d.fields[v].type_name
-            ),
-        );
-    }
-    let cardinality = f.type_name.starts_with("ROOT::RNTupleCardinality");
-    if f.type_name == "std::string"
-        || chain[1..]
-            .iter()
-            .any(|&a| d.fields[a].type_name == "std::string")
-    {
-        return unsupported(d, paths, i, "std::string is text, not numbers".into());
-    }
-    let own = representations(d, i, 0);
-    if f.role != LEAF || (own.is_empty() && !cardinality) {
-        return container;
-    }
-    let collections: Vec<usize> = chain[1..]
-        .iter()
-        .copied()
-        .filter(|&a| d.fields[a].role == COLLECTION)
-        .collect();
-    if collections.len() > 1 {
-        return unsupported(
-            d,
-            paths,
-            i,
-            format!("{} nested collections", collections.len()),
-        );
-    }
-    // Fixed-size arrays (and the field itself, e.g. a bitset) below the collection.
-    let below = collections.first().map_or(chain.len(), |&c| {
-        chain.iter().position(|&a| a == c).unwrap()
-    });
-    let repeat: u64 = chain[..below]
-        .iter()
-        .filter_map(|&a| d.fields[a].array_size)
-        .product();
-    let above_arrays = chain[below..]
-        .iter()
-        .any(|&a| d.fields[a].array_size.is_some());
-    if above_arrays || (repeat > 1 && !collections.is_empty()) {
-        return unsupported(
-            d,
-            paths,
-            i,
-            "fixed-size arrays and collections nested in one another".into(),
-        );
-    }
-    let dtype = if cardinality {
-        if f.type_name.contains("uint64") {
-            DType::U64
-        } else {
-            DType::U32
-        }
-    } else {
-        let Some(t) = leaf_dtype(&f.type_name).or_else(|| {
-            f.type_name
-                .starts_with("std::bitset<")
-                .then_some(DType::Bool)
-        }) else {
-            return unsupported(
-                d,
-                paths,
-                i,
-                format!("type '{}' is not a number", f.type_name),
-            );
-        };
-        t
-    };
-    // Every representation must decode (an unknown column type is named).
-    for &c in &own {
-        let col = &d.columns[c];
-        let enc = Encoding {
-            kind: col.kind,
-            bits: col.bits,
-            range: col.range,
-        };
-        if let Err(e) = enc.check().and_then(|_| enc.dtype()) {
-            return unsupported(d, paths, i, e.0);
-        }
-    }
-    let (collection, values) = if cardinality {
-        (Some(own), Vec::new())
-    } else {
-        (collections.first().map(|&c| representations(d, c, 0)), own)
-    };
-    let layout = match (&collection, cardinality, repeat) {
-        (Some(_), false, _) => Layout::Jagged { header: 0 },
-        (_, _, 1) => Layout::Scalar,
-        (_, _, n) => Layout::Fixed(n as usize),
-    };
-    ViewBranch {
-        path: paths[i].clone(),
-        field: i,
-        interpretation: Interpretation::Numeric { dtype, layout },
-        type_name: f.type_name.clone(),
-        // A vector's own index column is no separate counter to name.
-        counter: collections
-            .first()
-            .filter(|&&c| !cardinality && paths[c] != paths[i])
-            .map(|&c| paths[c].clone()),
-        plan: Some(FieldPlan {
-            values,
-            collection,
-            repeat,
-            cardinality,
-            dtype,
-        }),
-    }
 }
