@@ -30,6 +30,6 @@ pub use compress::describe_setting;
 pub use error::{Error, ErrorKind, Result};
 pub use file::{Key, RootFile};
 pub use read::Column;
-pub use rntuple::write_rntuple;
+pub use rntuple::rntuple_file;
 pub use tree::{Branch, Interpretation, Layout, Tree};
 pub use types::{kept_runs, DType, Values};

@@ -9,7 +9,7 @@ mod read;
 mod view;
 mod write;
 
-pub use write::write_rntuple;
+pub use write::rntuple_file;
 
 pub(crate) use meta::Descriptor;
 pub(crate) use read::read;

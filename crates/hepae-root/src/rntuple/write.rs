@@ -4,9 +4,7 @@
 //! (header, top directory, RBlob keys, the `ROOT::RNTuple` anchor key, an
 //! empty streamer list, the key list and the free-segment record).
 
-use crate::error::{Error, ErrorKind, Result};
 use crate::types::{DType, Values};
-use std::path::Path;
 
 /// Elements per page (ROOT's default cap is 1 MiB unzipped per page).
 const PAGE_ELEMENTS: usize = 1 << 16;
@@ -188,21 +186,14 @@ fn header(name: &str, columns: &[(String, Values)]) -> Vec<u8> {
 /// The ROOT file being assembled: bytes from offset 0, keys as they go.
 struct RootOut {
     bytes: Vec<u8>,
-    file_name: String,
 }
 
 impl RootOut {
-    /// Appends a key with its payload; returns (key offset, payload offset).
-    fn key(
-        &mut self,
-        class: &str,
-        name: &str,
-        title: &str,
-        payload: &[u8],
-        objlen: usize,
-    ) -> (u64, u64) {
+    /// Appends a key with its (uncompressed) payload; returns (key offset,
+    /// payload offset).
+    fn key(&mut self, class: &str, name: &str, title: &str, payload: &[u8]) -> (u64, u64) {
         let at = self.bytes.len() as u64;
-        let h = key_header(at, class, name, title, payload.len(), objlen);
+        let h = key_header(at, class, name, title, payload.len());
         self.bytes.extend_from_slice(&h);
         self.bytes.extend_from_slice(payload);
         (at, at + h.len() as u64)
@@ -219,15 +210,9 @@ fn tstring(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// A TKey header (version 1004: 64-bit seeks), big-endian.
-fn key_header(
-    at: u64,
-    class: &str,
-    name: &str,
-    title: &str,
-    nbytes: usize,
-    objlen: usize,
-) -> Vec<u8> {
+/// A TKey header (version 1004: 64-bit seeks), big-endian, for `nbytes`
+/// of uncompressed payload.
+fn key_header(at: u64, class: &str, name: &str, title: &str, nbytes: usize) -> Vec<u8> {
     let mut strings = Vec::new();
     for s in [class, name, title] {
         tstring(&mut strings, s);
@@ -236,7 +221,7 @@ fn key_header(
     let mut h = Vec::with_capacity(keylen as usize);
     h.extend_from_slice(&(keylen as i32 + nbytes as i32).to_be_bytes());
     h.extend_from_slice(&1004i16.to_be_bytes());
-    h.extend_from_slice(&(objlen as i32).to_be_bytes());
+    h.extend_from_slice(&(nbytes as i32).to_be_bytes());
     h.extend_from_slice(&DATIME.to_be_bytes());
     h.extend_from_slice(&keylen.to_be_bytes());
     h.extend_from_slice(&1i16.to_be_bytes());
@@ -246,51 +231,41 @@ fn key_header(
     h
 }
 
-/// Writes `columns` (equal lengths) as RNTuple `name` into a new ROOT file
-/// at `path`, through a temporary file and a rename.
-pub fn write_rntuple(path: &Path, name: &str, columns: &[(String, Values)]) -> Result<()> {
-    let bad = |m: String| Error::new(ErrorKind::Unsupported, path, m);
+/// The bytes of a new ROOT file named `file_name` holding `columns` (equal
+/// lengths) as RNTuple `name`; the caller writes them (atomically).
+pub fn rntuple_file(
+    file_name: &str,
+    name: &str,
+    columns: &[(String, Values)],
+) -> std::result::Result<Vec<u8>, String> {
     let entries = columns.first().map_or(0, |c| c.1.len());
     if let Some((n, _)) = columns.iter().find(|c| c.1.len() != entries) {
-        return Err(bad(format!(
-            "column '{n}' has another length than the first"
-        )));
+        return Err(format!("column '{n}' has another length than the first"));
     }
-    let file_name = path
-        .file_name()
-        .map_or("restored.root".into(), |n| n.to_string_lossy().into_owned());
     let bytes = build(name, columns, entries, file_name);
     if bytes.len() as u64 > i32::MAX as u64 {
-        return Err(bad(format!(
+        return Err(format!(
             "{} bytes: RNTuple output is limited to 2 GiB",
             bytes.len()
-        )));
+        ));
     }
-    let tmp = path.with_extension("root.tmp");
-    let io = |e: std::io::Error| Error::new(ErrorKind::Io, path, format!("cannot write: {e}"));
-    std::fs::write(&tmp, &bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    Ok(bytes)
 }
 
 /// The whole file's bytes.
-fn build(name: &str, columns: &[(String, Values)], entries: usize, file_name: String) -> Vec<u8> {
+fn build(name: &str, columns: &[(String, Values)], entries: usize, file_name: &str) -> Vec<u8> {
     let mut f = RootOut {
         bytes: vec![0u8; 100],
-        file_name,
     };
     // The top directory's key and record; its fields are patched at the end.
     let mut named = Vec::new();
-    tstring(&mut named, &f.file_name);
+    tstring(&mut named, file_name);
     tstring(&mut named, "");
     let dir_len = named.len() + 60;
-    let file_name = f.file_name.clone();
-    let (_, dir_payload) = f.key("TFile", &file_name, "", &vec![0u8; dir_len], dir_len);
+    let (_, dir_payload) = f.key("TFile", file_name, "", &vec![0u8; dir_len]);
     let hdr = header(name, columns);
     let header_sum = u64::from_le_bytes(hdr[hdr.len() - 8..].try_into().expect("8 bytes"));
-    let (_, header_at) = f.key("RBlob", "", "", &hdr, hdr.len());
+    let (_, header_at) = f.key("RBlob", "", "", &hdr);
     // Pages, column by column, each with its checksum after it.
     let mut pages: Vec<Vec<(u64, u64, u64)>> = Vec::new();
     for (_, v) in columns {
@@ -301,7 +276,7 @@ fn build(name: &str, columns: &[(String, Values)], entries: usize, file_name: St
             let z = zip(&encode(v, r));
             let mut blob = z.clone();
             blob.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&z).to_le_bytes());
-            let (_, at) = f.key("RBlob", "", "", &blob, blob.len());
+            let (_, at) = f.key("RBlob", "", "", &blob);
             col.push((n, z.len() as u64, at));
         }
         pages.push(col);
@@ -329,7 +304,7 @@ fn build(name: &str, columns: &[(String, Values)], entries: usize, file_name: St
         })
     });
     let pl = pl.envelope(3);
-    let (_, pl_at) = f.key("RBlob", "", "", &pl, pl.len());
+    let (_, pl_at) = f.key("RBlob", "", "", &pl);
     let mut ft = Buf::default();
     ft.u64(0);
     ft.u64(header_sum);
@@ -349,32 +324,26 @@ fn build(name: &str, columns: &[(String, Values)], entries: usize, file_name: St
         })
     });
     let ft = ft.envelope(2);
-    let (_, footer_at) = f.key("RBlob", "", "", &ft, ft.len());
+    let (_, footer_at) = f.key("RBlob", "", "", &ft);
     let anchor = anchor(
         [header_at, hdr.len() as u64, hdr.len() as u64],
         [footer_at, ft.len() as u64, ft.len() as u64],
     );
-    let (anchor_key, _) = f.key("ROOT::RNTuple", name, "", &anchor, anchor.len());
-    let anchor_header =
-        f.bytes[anchor_key as usize..anchor_key as usize + key_len(&f.bytes, anchor_key)].to_vec();
+    // The key list repeats the anchor's key header.
+    let (anchor_key, anchor_payload) = f.key("ROOT::RNTuple", name, "", &anchor);
+    let anchor_header = f.bytes[anchor_key as usize..anchor_payload as usize].to_vec();
     let streamers = empty_tlist();
-    let (info_at, _) = f.key(
-        "TList",
-        "StreamerInfo",
-        "Doubly linked list",
-        &streamers,
-        streamers.len(),
-    );
+    let (info_at, _) = f.key("TList", "StreamerInfo", "Doubly linked list", &streamers);
     let info_bytes = f.bytes.len() as u64 - info_at;
     let mut keys = 1i32.to_be_bytes().to_vec();
     keys.extend_from_slice(&anchor_header);
-    let (keys_at, _) = f.key("TFile", &file_name, "", &keys, keys.len());
+    let (keys_at, _) = f.key("TFile", file_name, "", &keys);
     let keys_bytes = f.bytes.len() as u64 - keys_at;
     let free_at = f.bytes.len() as u64;
     let mut free = 1001i16.to_be_bytes().to_vec();
     // The free segment runs from the end of the file (set below) onwards.
     free.extend_from_slice(&[0u8; 16]);
-    f.key("TFile", &file_name, "", &free, free.len());
+    f.key("TFile", file_name, "", &free);
     let end = f.bytes.len() as u64;
     let free_payload = end as usize - 16;
     f.bytes[free_payload..free_payload + 8].copy_from_slice(&(end as i64).to_be_bytes());
@@ -411,12 +380,6 @@ fn build(name: &str, columns: &[(String, Values)], entries: usize, file_name: St
     h.extend_from_slice(&[0u8; 16]);
     f.bytes[..h.len()].copy_from_slice(&h);
     f.bytes
-}
-
-/// The key length stored in the key header at `at`.
-fn key_len(bytes: &[u8], at: u64) -> usize {
-    let a = at as usize + 4 + 2 + 4 + 4;
-    i16::from_be_bytes([bytes[a], bytes[a + 1]]) as usize
 }
 
 /// The anchor object: class version 2, format 1.0.0.0, the envelope links,
@@ -517,7 +480,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hepae-rntuple-write-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("all.root");
-        write_rntuple(&path, "Restored", &cols).unwrap();
+        let bytes = rntuple_file("all.root", "Restored", &cols).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
         let file = RootFile::open(&path).unwrap();
         let tree = file.tree("Restored").unwrap();
         assert_eq!(tree.kind(), "RNTuple");
@@ -529,10 +493,7 @@ mod tests {
             assert_eq!(&col.values, v, "{name}");
         }
         // The same table gives the same bytes.
-        std::fs::create_dir_all(dir.join("again")).unwrap();
-        let again = dir.join("again/all.root");
-        write_rntuple(&again, "Restored", &cols).unwrap();
-        assert!(std::fs::read(&path).unwrap() == std::fs::read(&again).unwrap());
+        assert!(rntuple_file("all.root", "Restored", &cols).unwrap() == bytes);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
