@@ -193,7 +193,7 @@ fn run_cell(
     dir: &Path,
     names: (&str, &str, &str),
 ) -> std::result::Result<Cell, crate::StageFailure> {
-    let mut runs: Vec<(TestMetrics, f64, CodecTimes)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     for (seed, cfg) in cfgs {
         let out = dir.join(format!("seed{seed}"));
         let t0 = std::time::Instant::now();
@@ -204,18 +204,25 @@ fn run_cell(
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let metrics: TestMetrics = serde_json::from_str(&text)?;
-        runs.push((metrics, secs, codec_times(table, &out)?));
+        runs.push(Run {
+            metrics,
+            train_seconds: secs,
+            codec: codec_times(table, &out)?,
+        });
     }
-    let over = |f: &dyn Fn(&TestMetrics) -> f64| {
-        MeanStd::of(&runs.iter().map(|r| f(&r.0)).collect::<Vec<_>>())
-    };
+    let over = |f: &dyn Fn(&Run) -> f64| MeanStd::of(&runs.iter().map(f).collect::<Vec<_>>());
     let response_percent = m
         .names
         .iter()
         .enumerate()
-        .map(|(j, c)| (c.clone(), over(&|t| 100.0 * t.variables[j].response.median)))
+        .map(|(j, c)| {
+            (
+                c.clone(),
+                over(&|r| 100.0 * r.metrics.variables[j].response.median),
+            )
+        })
         .collect();
-    let mass = runs[0].0.mass_difference_percent.is_some();
+    let mass = runs[0].metrics.mass_difference_percent.is_some();
     let model = hepae_model::load(&dir.join(format!("seed{}", cfgs[0].0)))?;
     Ok(Cell {
         variables: names.0.into(),
@@ -223,17 +230,24 @@ fn run_cell(
         model: names.1.into(),
         scaling: names.2.into(),
         seeds: cfgs.iter().map(|c| c.0).collect(),
-        mse: over(&|t| t.mse),
-        rmse: over(&|t| t.rmse),
+        mse: over(&|r| r.metrics.mse),
+        rmse: over(&|r| r.metrics.rmse),
         response_percent,
         mass_difference_percent: mass
-            .then(|| over(&|t| t.mass_difference_percent.unwrap_or(f64::NAN))),
+            .then(|| over(&|r| r.metrics.mass_difference_percent.unwrap_or(f64::NAN))),
         parameters: model.tensors.iter().map(|t| t.data.len()).sum(),
-        train_seconds: MeanStd::of(&runs.iter().map(|r| r.1).collect::<Vec<_>>()),
-        r_star: MeanStd::of(&runs.iter().map(|r| r.2.r_star).collect::<Vec<_>>()),
-        compress_seconds: MeanStd::of(&runs.iter().map(|r| r.2.compress).collect::<Vec<_>>()),
-        decompress_seconds: MeanStd::of(&runs.iter().map(|r| r.2.decompress).collect::<Vec<_>>()),
+        train_seconds: over(&|r| r.train_seconds),
+        r_star: over(&|r| r.codec.r_star),
+        compress_seconds: over(&|r| r.codec.compress),
+        decompress_seconds: over(&|r| r.codec.decompress),
     })
+}
+
+/// One seed's run of a cell.
+struct Run {
+    metrics: TestMetrics,
+    train_seconds: f64,
+    codec: CodecTimes,
 }
 
 /// One run's autoencoder codec on the cell's table.
