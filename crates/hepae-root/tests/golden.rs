@@ -1,18 +1,10 @@
 //! Every branch in tests/fixtures/golden (made by scripts/golden with uproot)
 //! must read identically: values, per-entry counts and entry structure.
 
-use hepae_root::{RootFile, Values};
+mod common;
+use common::*;
+use hepae_root::Values;
 use serde_json::Value;
-use std::path::PathBuf;
-
-/// The test data shipped in the repository (`tests/data`).
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
-}
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden")
-}
 
 fn as_f64(v: &Value) -> f64 {
     match v {
@@ -37,7 +29,7 @@ fn dtype_name(v: &Values) -> &'static str {
 fn all_golden_branches_match_uproot() {
     let mut checked = 0usize;
     let mut files = 0usize;
-    for entry in std::fs::read_dir(fixtures()).unwrap() {
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
         let path = entry.unwrap().path();
         // RNTuples have their own, exact test (tests/rntuple.rs).
         if path
@@ -50,15 +42,7 @@ fn all_golden_branches_match_uproot() {
         }
         let g: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let rel = g["file"].as_str().unwrap();
-        let file = RootFile::open(data_dir().join(rel)).unwrap_or_else(|e| panic!("{e}"));
-        let tree = file
-            .tree(g["tree"].as_str().unwrap())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            tree.entries,
-            g["entries"].as_i64().unwrap(),
-            "{rel}: entries"
-        );
+        let (file, tree) = open_fixture(&g);
         files += 1;
         for (name, s) in g["branches"].as_object().unwrap() {
             let what = format!("{rel}:{name}");
@@ -66,15 +50,7 @@ fn all_golden_branches_match_uproot() {
                 .branch(name)
                 .unwrap_or_else(|| panic!("{what}: branch not found"));
             let col = file.read_branch(&tree, b).unwrap_or_else(|e| panic!("{e}"));
-            // The one-basket-at-a-time reader must give the very same column.
-            let seq = file
-                .read_branch_sequential(&tree, b)
-                .unwrap_or_else(|e| panic!("{e}"));
-            // (`==` alone would fail on NaN; the Debug text compares it too.)
-            assert!(
-                seq == col || format!("{seq:?}") == format!("{col:?}"),
-                "{what}: sequential read differs"
-            );
+            assert_sequential_same(&file, &tree, b, &col, &what);
             let dt = s["dtype"].as_str().unwrap();
             assert_eq!(dtype_name(&col.values), dt, "{what}: dtype");
             assert_eq!(

@@ -4,18 +4,15 @@
 //! not offered as numbers either, and nothing is read that uproot did not
 //! check.
 
+mod common;
+use common::*;
 use hepae_root::{Interpretation, RootFile, Values};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
-}
-
 fn fixtures() -> Vec<(PathBuf, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden");
-    let mut out: Vec<(PathBuf, Value)> = std::fs::read_dir(dir)
+    let mut out: Vec<(PathBuf, Value)> = std::fs::read_dir(fixtures_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
@@ -55,15 +52,7 @@ fn every_rntuple_field_matches_uproot() {
     let mut problems = Vec::new();
     for (_, g) in fixtures() {
         let rel = g["file"].as_str().unwrap();
-        let file = RootFile::open(data_dir().join(rel)).unwrap_or_else(|e| panic!("{e}"));
-        let tree = file
-            .tree(g["tree"].as_str().unwrap())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            tree.entries,
-            g["entries"].as_i64().unwrap(),
-            "{rel}: entries"
-        );
+        let (file, tree) = open_fixture(&g);
         ntuples += 1;
         let golden = g["branches"].as_object().unwrap();
         for (name, s) in golden {
@@ -79,11 +68,7 @@ fn every_rntuple_field_matches_uproot() {
                     continue;
                 }
             };
-            let seq = file.read_branch_sequential(&tree, b).unwrap();
-            assert!(
-                seq == col || format!("{seq:?}") == format!("{col:?}"),
-                "{what}: sequential read differs"
-            );
+            assert_sequential_same(&file, &tree, b, &col, &what);
             if col.offsets.is_some() != s["jagged"].as_bool().unwrap()
                 || col.entries() as i64 != s["entries"].as_i64().unwrap()
                 || sha_counts(&col) != s["counts_sha256"].as_str().unwrap()
