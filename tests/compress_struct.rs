@@ -312,7 +312,7 @@ fn corrupted_truncated_and_mismatched_artifacts_are_refused() {
     let d = copy("forged");
     let mpath = d.join("manifest.json");
     let mut m = json(&mpath);
-    m["table_sha256"] = "0".repeat(64).into();
+    m["table_xxh3"] = "0".repeat(32).into();
     std::fs::write(&mpath, serde_json::to_string(&m).unwrap()).unwrap();
     fails(
         &["decompress", s(&d), "--out", s(&out)],

@@ -86,7 +86,7 @@ fn quickstart_runs_then_skips_then_reruns_what_changed() {
                 .clone(),
         )
     };
-    assert_eq!(m["format_version"], 3);
+    assert_eq!(m["format_version"], 4);
     assert_eq!(coded("pt").1["bound"]["rel"], 1e-3);
     let (nc, ncc) = coded("nConstituents");
     assert_eq!(nc["store"], "coded");

@@ -18,7 +18,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CompressOptions {
-    /// Which codec a pipeline uses: `struct` (no model, format 3) or
+    /// Which codec a pipeline uses: `struct` (no model, format 4) or
     /// `autoencoder` (latent + residuals, format 2).
     pub codec: Codec,
     /// Latent storage type.
@@ -48,7 +48,7 @@ impl Default for CompressOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Codec {
-    /// Learned structure + entropy coding, no model (format 3).
+    /// Learned structure + entropy coding, no model (format 4).
     Struct,
     /// The trained autoencoder's latent space + bounded residuals (format 2).
     Autoencoder,

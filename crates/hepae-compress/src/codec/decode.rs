@@ -2,15 +2,14 @@
 //! first, then every block in parallel, each column in coding order, and
 //! the restored table's checksum before anything is returned.
 
-use super::bits::{unzigzag, unzstd, Reader};
-use super::encode::{block_digest, BLOCK_ROWS};
-use super::entropy::{Decoder, LookupModel, Table};
-use super::format::{CodedColumn, Store, StructManifest, PASSTHROUGH, STREAMS};
-use super::grid::{Code, Grid, POS, ZERO};
+use super::bits::{unzstd, Reader};
+use super::column::{decode_column, Column};
+use super::encode::{block_digest, table_digest, BLOCK_ROWS};
+use super::entropy::{bucket_bits, LookupModel, Table};
+use super::format::{Store, StructManifest, PASSTHROUGH, STREAMS};
 use super::labels::{event_starts, read_runs};
 use super::source::cast_of;
-use super::walk::{Block, Settled};
-use crate::manifest::sha256_hex;
+use super::walk::Block;
 use crate::{CompressError, Result};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
@@ -20,7 +19,7 @@ use std::sync::Arc;
 
 /// One decoded block, per column in its output type (float32, float64,
 /// exact integers; other columns empty), and the block's digest.
-type Decoded = (Vec<Vec<f32>>, Vec<Vec<f64>>, Vec<Vec<i64>>, [u8; 32]);
+type Decoded = (Vec<Vec<f32>>, Vec<Vec<f64>>, Vec<Vec<i64>>, [u8; 16]);
 
 /// Per coded column: its models and where the residual models start.
 struct Models {
@@ -43,6 +42,7 @@ fn section<'a>(m: &StructManifest, bytes: &'a [u8], name: &str) -> Result<&'a [u
 }
 
 fn read_models(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Models>> {
+    let rows = (m.rows as usize).min(BLOCK_ROWS);
     let t = unzstd(section(m, bytes, "tables")?, 1 << 28, "tables")?;
     let mut r = Reader::new(&t, "tables");
     m.coded
@@ -56,7 +56,7 @@ fn read_models(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Models>> {
                         "tables: sign table is not 3 x 3".into(),
                     ));
                 }
-                models.extend(k.lookup_models());
+                models.extend(k.lookup_models(bucket_bits(3, rows)));
             }
             let offset = models.len();
             let t = Table::read(&mut r)?;
@@ -70,7 +70,7 @@ fn read_models(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Models>> {
                     c.alphabet
                 )));
             }
-            models.extend(t.lookup_models());
+            models.extend(t.lookup_models(bucket_bits(c.alphabet as usize, rows)));
             Ok(Models { models, offset })
         })
         .collect()
@@ -160,12 +160,12 @@ pub fn restore_struct(dir: &Path, m: &StructManifest) -> Result<RecordBatch> {
     for d in &decoded {
         all.extend_from_slice(&d.3);
     }
-    let sha = sha256_hex(&all);
-    if sha != m.table_sha256 {
+    let sha = table_digest(&all);
+    if sha != m.table_xxh3 {
         return Err(CompressError::Artifact(format!(
             "{}: the restored table's checksum {sha} differs from the manifest's {} (corrupt streams)",
             dir.display(),
-            m.table_sha256
+            m.table_xxh3
         )));
     }
     assemble(dir, m, decoded, &labels, &label_idx)
@@ -187,75 +187,41 @@ fn decode_block(
     let mut ints = vec![Vec::new(); m.columns.len()];
     for (k, c) in m.coded.iter().enumerate() {
         let what = format!("{STREAMS}: column '{}'", m.columns[c.index].name);
-        let mut dec = Decoder::new(cols[k].0, &what)?;
-        let mut ovf = Reader::new(cols[k].1, &what);
         let esc = &escapes[k];
-        let mut e = esc.partition_point(|x| x.0 < start);
-        let cast = cast_of(&m.columns[c.index].dtype);
-        let md = &models[k];
-        let mut codes = Vec::new();
-        block.walk(c, |row| {
-            let kind = if c.kinds {
-                dec.symbol(&md.models[row.kind_ctx]) as u8
-            } else {
-                POS
-            };
-            let (code, res) = if kind == ZERO {
-                (0, 0)
-            } else {
-                let ctx = if c.contexts > 1 { row.ctx } else { 0 };
-                let s = dec.symbol(&md.models[md.offset + ctx]);
-                let mut z = s as u64;
-                if s + 1 == c.alphabet {
-                    z = z.wrapping_add(ovf.varint()?);
-                }
-                let res = unzigzag(z);
-                (row.pred_code.wrapping_add(res), res)
-            };
-            let gi = start + row.i;
-            let settled = Code { kind, code };
-            let (value, settled) = if e < esc.len() && esc[e].0 == gi {
-                e += 1;
-                (esc[e - 1].1, None)
-            } else {
-                (restored(c, settled, cast), Some(settled))
-            };
-            if c.grid == Grid::Int {
-                codes.push(code);
-            }
-            Ok(Settled {
-                value,
-                res,
-                code: settled,
-            })
-        })?;
-        if c.grid == Grid::Int {
+        let from = esc.partition_point(|x| x.0 < start);
+        let to = esc.partition_point(|x| x.0 < r.end);
+        let input = Column {
+            c,
+            models: &models[k].models,
+            offset: models[k].offset,
+            stream: cols[k],
+            escapes: &esc[from..to],
+            start,
+            cast: cast_of(&m.columns[c.index].dtype),
+            what: &what,
+        };
+        if let Some(codes) = decode_column(&mut block, &input)? {
             ints[c.index] = codes;
         }
     }
     for (li, &i) in label_idx.iter().enumerate() {
         block.values[i] = labels[li][r.clone()].iter().map(|&v| v as f64).collect();
     }
-    let digest = block_digest(&m.columns, &block.values);
     // Only the output types are kept: half the memory of f64 for float32.
     let mut f32s = vec![Vec::new(); m.columns.len()];
     let mut f64s = vec![Vec::new(); m.columns.len()];
     for c in &m.coded {
-        let v = std::mem::take(&mut block.values[c.index]);
-        match m.columns[c.index].dtype.as_str() {
-            "float32" => f32s[c.index] = v.into_iter().map(|x| x as f32).collect(),
-            "float64" => f64s[c.index] = v,
-            _ => {}
+        if m.columns[c.index].dtype == "float32" {
+            f32s[c.index] = block.values[c.index].iter().map(|&x| x as f32).collect();
+        }
+    }
+    let digest = block_digest(&m.columns, &block.values, &f32s);
+    for c in &m.coded {
+        if m.columns[c.index].dtype == "float64" {
+            f64s[c.index] = std::mem::take(&mut block.values[c.index]);
         }
     }
     Ok((f32s, f64s, ints, digest))
-}
-
-fn restored(c: &CodedColumn, code: Code, cast: fn(f64) -> f64) -> f64 {
-    match c.grid {
-        Grid::Int => code.code as f64,
-        g => cast(g.value(code)),
-    }
 }
 
 /// Builds the output table in the original column order and dtypes,

@@ -3,14 +3,13 @@
 //! parallel and write the artifact.
 
 use super::bits::{put_varint, zigzag, zstd};
-use super::entropy::{Encoder, Model, Table};
+use super::entropy::{EncModel, Encoder, Table};
 use super::format::{CodedColumn, ColumnInfo, Section, Store};
 use super::grid::{POS, ZERO};
 use super::labels::{event_starts, write_runs};
 use super::plan::{plan, residual_symbol, restore_row};
 use super::source::Raw;
 use super::walk::{Block, Row, Settled};
-use crate::manifest::sha256_hex;
 use crate::{CompressError, CompressOptions, Result};
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
@@ -141,28 +140,57 @@ fn walk_block(
     Ok((block, out))
 }
 
-/// The digest of a restored block: every coded and label column in table
-/// order, as its output values' little-endian bytes.
-pub(crate) fn block_digest(columns: &[ColumnInfo], values: &[Vec<f64>]) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    // One update per column: per-value updates cost more than the hashing.
-    let mut bytes = Vec::new();
+/// The digest of a restored block: XXH3-128 of every coded and label
+/// column in table order, as its output values' little-endian bytes.
+/// Float32 columns already cast may be passed in `f32_out` (empty
+/// vectors are cast here).
+pub(crate) fn block_digest(
+    columns: &[ColumnInfo],
+    values: &[Vec<f64>],
+    f32_out: &[Vec<f32>],
+) -> [u8; 16] {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    // Bytes go through a small buffer: per-value updates cost more than
+    // the hashing.
+    let mut buf = [0u8; 4096];
+    let mut feed =
+        |h: &mut xxhash_rust::xxh3::Xxh3, words: &mut dyn Iterator<Item = [u8; 8]>, w: usize| {
+            let mut n = 0;
+            for b in words {
+                buf[n..n + w].copy_from_slice(&b[..w]);
+                n += w;
+                if n + 8 > buf.len() {
+                    h.update(&buf[..n]);
+                    n = 0;
+                }
+            }
+            h.update(&buf[..n]);
+        };
     for (i, c) in columns.iter().enumerate() {
-        bytes.clear();
+        let f32s = |v: f32| {
+            let b = v.to_le_bytes();
+            [b[0], b[1], b[2], b[3], 0, 0, 0, 0]
+        };
         match (c.store, c.dtype.as_str()) {
             (Store::Passthrough, _) => {}
-            (_, "float32") => values[i]
-                .iter()
-                .for_each(|v| bytes.extend((*v as f32).to_le_bytes())),
-            (_, "float64") => values[i].iter().for_each(|v| bytes.extend(v.to_le_bytes())),
-            _ => values[i]
-                .iter()
-                .for_each(|v| bytes.extend((*v as i64).to_le_bytes())),
+            (_, "float32") if f32_out.get(i).is_some_and(|v| !v.is_empty()) => {
+                feed(&mut h, &mut f32_out[i].iter().map(|&v| f32s(v)), 4)
+            }
+            (_, "float32") => feed(&mut h, &mut values[i].iter().map(|&v| f32s(v as f32)), 4),
+            (_, "float64") => feed(&mut h, &mut values[i].iter().map(|v| v.to_le_bytes()), 8),
+            _ => feed(
+                &mut h,
+                &mut values[i].iter().map(|&v| (v as i64).to_le_bytes()),
+                8,
+            ),
         }
-        h.update(&bytes);
     }
-    h.finalize().into()
+    h.digest128().to_le_bytes()
+}
+
+/// The table's checksum: XXH3-128 of its blocks' digests in order, as hex.
+pub(crate) fn table_digest(blocks: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(blocks))
 }
 
 /// Chooses 1 or 8 residual contexts by total cost (symbols + table bytes)
@@ -214,7 +242,7 @@ pub(crate) struct Coded {
     pub coded: Vec<CodedColumn>,
     pub streams: Vec<u8>,
     pub sections: std::collections::BTreeMap<String, Section>,
-    pub table_sha256: String,
+    pub table_xxh3: String,
 }
 
 /// Codes every coded and label column of `batch`.
@@ -272,15 +300,15 @@ pub(crate) fn encode(
         tables.push(choose_tables(c, &kind, &code, &code_pred));
     }
     drop(counted);
-    let models: Vec<(Vec<Model>, usize)> = tables
+    let models: Vec<(Vec<EncModel>, usize)> = tables
         .iter()
         .map(|(k, t)| {
-            let mut m = k.as_ref().map_or(Ok(Vec::new()), |k| k.models())?;
+            let mut m = k.as_ref().map_or(Vec::new(), |k| k.models());
             let offset = m.len();
-            m.extend(t.models()?);
-            Ok((m, offset))
+            m.extend(t.models());
+            (m, offset)
         })
-        .collect::<Result<_>>()?;
+        .collect();
     // Pass 2: streams.
     let coded_ref = &coded;
     let walked: Vec<WalkedBlock> = blocks
@@ -300,7 +328,7 @@ pub(crate) fn encode(
             for (li, &i) in label_idx.iter().enumerate() {
                 block.values[i] = labels[li][r.clone()].iter().map(|&v| v as f64).collect();
             }
-            let digest = block_digest(&columns, &block.values);
+            let digest = block_digest(&columns, &block.values, &[]);
             let mut streams = Vec::new();
             let mut escapes = Vec::new();
             let mut errs = Vec::new();
@@ -330,7 +358,7 @@ type WalkedBlock = (
     Vec<(Vec<u8>, Vec<u8>)>,
     Vec<Vec<(u64, f64)>>,
     Vec<f64>,
-    [u8; 32],
+    [u8; 16],
 );
 
 /// Lays out `streams.bin`: tables, labels, escapes, block index, blocks;
@@ -406,6 +434,6 @@ fn assemble(
         coded: coded.to_vec(),
         streams,
         sections,
-        table_sha256: sha256_hex(&all),
+        table_xxh3: table_digest(&all),
     })
 }

@@ -1,41 +1,42 @@
 //! Entropy coding: fixed-point frequency tables per context, and rANS
-//! streams (constriction's `AnsCoder`) whose symbols each name their model.
+//! streams of four interleaved lanes whose symbols each name their model.
 //!
 //! Tables are made from counts with integer arithmetic only and stored in
-//! the artifact, so both sides build the very same models.
+//! the artifact, so both sides build the very same models. The coder is
+//! 64-bit rANS with 32-bit words (Duda's asymmetric numeral systems, in
+//! the layout of Giesen's `rans64`): symbol `j` of a stream goes to lane
+//! `j mod 4`, and all lanes share one word stream. A single-state coder
+//! (constriction's `AnsCoder`, used before format 4) decodes one symbol
+//! per dependency chain of table loads; four lanes let the CPU overlap
+//! four chains, about 2.5x faster on this machine.
 
 use super::bits::{put_varint, Reader};
 use crate::{CompressError, Result};
-use constriction::stream::model::{
-    DecoderModel, DefaultContiguousCategoricalEntropyModel, EntropyModel,
-};
-use constriction::stream::stack::DefaultAnsCoder;
-use constriction::stream::{Decode, Encode};
-use std::num::NonZeroU32;
 
-/// The model of one context.
-pub type Model = DefaultContiguousCategoricalEntropyModel;
-
-/// Bits of fixed-point precision of the probabilities (constriction's default).
+/// Bits of fixed-point precision of the probabilities.
 const PRECISION: usize = 24;
 const TOTAL: u64 = 1 << PRECISION;
-/// Quantile buckets of a [`LookupModel`]: the top bits of a quantile.
-const BUCKET_BITS: usize = 12;
+/// Interleaved rANS lanes per stream.
+pub const LANES: usize = 4;
+/// Lower bound of a lane's state (states live in `[LOW, LOW << 32)`).
+const LOW: u64 = 1 << 31;
 
-/// The decoder's view of one context's probabilities: the same
-/// distribution as its [`Model`], with the symbol of a quantile found from
-/// a table of its top bits and a short scan, instead of a binary search
-/// over the whole alphabet (the decoder's hottest step).
+/// The decoder's view of one context's probabilities: the symbol of a
+/// quantile is found from a table of its top bits and a short scan,
+/// instead of a binary search over the whole alphabet (the decoder's
+/// hottest step).
 #[derive(Debug, Clone)]
 pub struct LookupModel {
     /// Cumulative probabilities, `cdf[0] = 0`, last `2^24`.
     cdf: Vec<u32>,
     /// Per bucket, the symbol holding its first quantile.
     start: Vec<u16>,
+    /// Quantile bits below a bucket.
+    shift: u32,
 }
 
 impl LookupModel {
-    fn new(probs: &[u32]) -> LookupModel {
+    fn new(probs: &[u32], bucket_bits: u32) -> LookupModel {
         let mut cdf = Vec::with_capacity(probs.len() + 1);
         let mut acc = 0u32;
         cdf.push(0);
@@ -43,36 +44,46 @@ impl LookupModel {
             acc += p;
             cdf.push(acc);
         }
-        let shift = PRECISION - BUCKET_BITS;
-        let mut start = Vec::with_capacity(1 << BUCKET_BITS);
+        let shift = PRECISION as u32 - bucket_bits;
+        let mut start = Vec::with_capacity(1 << bucket_bits);
         let mut sym = 0usize;
-        for b in 0..1u32 << BUCKET_BITS {
+        for b in 0..1u32 << bucket_bits {
             let q = b << shift;
             while cdf[sym + 1] <= q {
                 sym += 1;
             }
             start.push(sym as u16);
         }
-        LookupModel { cdf, start }
+        LookupModel { cdf, start, shift }
     }
-}
 
-impl EntropyModel<PRECISION> for LookupModel {
-    type Symbol = usize;
-    type Probability = u32;
-}
-
-impl DecoderModel<PRECISION> for LookupModel {
+    /// Symbol, cumulative and probability of `quantile`.
     #[inline]
-    fn quantile_function(&self, quantile: u32) -> (usize, u32, NonZeroU32) {
-        let mut s = self.start[(quantile >> (PRECISION - BUCKET_BITS)) as usize] as usize;
+    fn find(&self, quantile: u32) -> (u32, u32, u32) {
+        let mut s = self.start[(quantile >> self.shift) as usize] as usize;
         while self.cdf[s + 1] <= quantile {
             s += 1;
         }
-        let p = NonZeroU32::new(self.cdf[s + 1] - self.cdf[s])
-            .expect("tables hold no zero probability");
-        (s, self.cdf[s], p)
+        (s as u32, self.cdf[s], self.cdf[s + 1] - self.cdf[s])
     }
+}
+
+/// Bucket bits of the decoder's tables: about 16 buckets per symbol, so
+/// the scan after the lookup rarely moves, but no more buckets than a
+/// quarter of the rows decoded (building a table must not cost more than
+/// decoding with it).
+pub fn bucket_bits(alphabet: usize, rows: usize) -> u32 {
+    let want = (alphabet.max(2) as u32 - 1).ilog2() + 1 + 4;
+    let cap = (rows / 4).max(64).ilog2();
+    want.min(cap).clamp(6, 16)
+}
+
+/// The encoder's view of one context: frequency and cumulative frequency
+/// of each symbol.
+#[derive(Debug, Clone)]
+pub struct EncModel {
+    freq: Vec<u32>,
+    cum: Vec<u32>,
 }
 
 /// Probabilities of `alphabet` symbols in each context, summing to 2^24.
@@ -157,19 +168,29 @@ impl Table {
         Ok(Table { probs })
     }
 
-    /// The decoder's models, one per context.
-    pub fn lookup_models(&self) -> Vec<LookupModel> {
-        self.probs.iter().map(|p| LookupModel::new(p)).collect()
+    /// The decoder's models, one per context, with `bucket_bits` lookup bits.
+    pub fn lookup_models(&self, bucket_bits: u32) -> Vec<LookupModel> {
+        self.probs
+            .iter()
+            .map(|p| LookupModel::new(p, bucket_bits))
+            .collect()
     }
 
-    /// constriction models, one per context.
-    pub fn models(&self) -> Result<Vec<Model>> {
+    /// The encoder's models, one per context.
+    pub fn models(&self) -> Vec<EncModel> {
         self.probs
             .iter()
             .map(|p| {
-                Model::from_nonzero_fixed_point_probabilities(p.iter().copied(), false).map_err(
-                    |()| CompressError::Artifact("entropy table: not a distribution".into()),
-                )
+                let mut cum = Vec::with_capacity(p.len());
+                let mut acc = 0u32;
+                for &x in p {
+                    cum.push(acc);
+                    acc += x;
+                }
+                EncModel {
+                    freq: p.clone(),
+                    cum,
+                }
             })
             .collect()
     }
@@ -188,30 +209,46 @@ impl Encoder {
         self.items.push((model as u16, symbol));
     }
 
-    /// The stream's bytes (little-endian 32-bit words).
-    pub fn finish(self, models: &[Model]) -> Vec<u8> {
-        let mut coder = DefaultAnsCoder::new();
-        for &(m, s) in self.items.iter().rev() {
-            coder
-                .encode_symbol(s as usize, models[m as usize].as_view())
-                .expect("symbols lie in their model's support");
+    /// The stream's bytes (little-endian 32-bit words): the lanes' final
+    /// states, then the words in the order the decoder reads them.
+    pub fn finish(self, models: &[EncModel]) -> Vec<u8> {
+        let mut x = [LOW; LANES];
+        let mut out: Vec<u32> = Vec::with_capacity(self.items.len() / 2 + 2 * LANES);
+        // rANS is a stack: encode backwards so the decoder reads forwards.
+        for (j, &(m, s)) in self.items.iter().enumerate().rev() {
+            let l = j % LANES;
+            let model = &models[m as usize];
+            let (f, c) = (model.freq[s as usize] as u64, model.cum[s as usize] as u64);
+            let mut v = x[l];
+            if v >= ((LOW >> PRECISION) << 32) * f {
+                out.push(v as u32);
+                v >>= 32;
+            }
+            x[l] = ((v / f) << PRECISION) + v % f + c;
         }
-        let words = coder.into_compressed().expect("in-memory stream");
-        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+        for l in (0..LANES).rev() {
+            out.push(x[l] as u32);
+            out.push((x[l] >> 32) as u32);
+        }
+        out.iter().rev().flat_map(|w| w.to_le_bytes()).collect()
     }
 }
 
 /// Reads symbols of a stream written by [`Encoder`].
 pub struct Decoder {
-    coder: DefaultAnsCoder,
+    words: Vec<u32>,
+    pos: usize,
+    x: [u64; LANES],
+    lane: usize,
 }
 
 impl Decoder {
     /// A decoder over a stream's bytes.
     pub fn new(bytes: &[u8], what: &str) -> Result<Decoder> {
-        if !bytes.len().is_multiple_of(4) {
+        let corrupt = || CompressError::Artifact(format!("{what}: corrupt stream"));
+        if !bytes.len().is_multiple_of(4) || bytes.len() < 8 * LANES {
             return Err(CompressError::Artifact(format!(
-                "{what}: stream of {} bytes is not whole 32-bit words",
+                "{what}: stream of {} bytes is not {LANES} lane states and whole 32-bit words",
                 bytes.len()
             )));
         }
@@ -219,16 +256,45 @@ impl Decoder {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let coder = DefaultAnsCoder::from_compressed(words)
-            .map_err(|_| CompressError::Artifact(format!("{what}: corrupt stream")))?;
-        Ok(Decoder { coder })
+        let mut x = [0u64; LANES];
+        for (l, s) in x.iter_mut().enumerate() {
+            *s = ((words[2 * l] as u64) << 32) | words[2 * l + 1] as u64;
+            if !(LOW..LOW << 32).contains(s) {
+                return Err(corrupt());
+            }
+        }
+        Ok(Decoder {
+            words,
+            pos: 2 * LANES,
+            x,
+            lane: 0,
+        })
     }
 
     /// The next symbol under `model`.
+    #[inline]
     pub fn symbol(&mut self, model: &LookupModel) -> u32 {
-        // A corrupt stream decodes to wrong symbols, which the table
-        // checksum then rejects.
-        self.coder.decode_symbol(model).map_or(0, |s| s as u32)
+        let l = self.lane;
+        self.lane = (l + 1) % LANES;
+        let x = self.x[l];
+        let q = (x & (TOTAL - 1)) as u32;
+        let (s, c, f) = model.find(q);
+        let mut v = f as u64 * (x >> PRECISION) + (q - c) as u64;
+        if v < LOW {
+            // A corrupt stream runs out of words; it decodes to wrong
+            // symbols, which `finished` and the table checksum reject.
+            let w = self.words.get(self.pos).copied().unwrap_or(0);
+            self.pos += 1;
+            v = (v << 32) | w as u64;
+        }
+        self.x[l] = v;
+        s
+    }
+
+    /// Whether the stream ended where the encoder began: every word read
+    /// and every lane back at its initial state.
+    pub fn finished(&self) -> bool {
+        self.pos == self.words.len() && self.x.iter().all(|&x| x == LOW)
     }
 }
 
@@ -242,32 +308,87 @@ mod tests {
         let mut counts = vec![vec![1u64; 3000]];
         counts[0][7] = 50_000_000;
         let t = Table::from_counts(&counts);
-        let m = &t.lookup_models()[0];
-        let c = &t.models().unwrap()[0];
-        for q in (0..TOTAL as u32).step_by(997).chain([0, TOTAL as u32 - 1]) {
-            assert_eq!(m.quantile_function(q), c.quantile_function(q), "{q}");
+        let p = &t.probs[0];
+        let cdf: Vec<u32> = std::iter::once(0)
+            .chain(p.iter().scan(0u32, |a, &x| {
+                *a += x;
+                Some(*a)
+            }))
+            .collect();
+        for bits in [6, 12, 16] {
+            let m = &t.lookup_models(bits)[0];
+            for q in (0..TOTAL as u32).step_by(997).chain([0, TOTAL as u32 - 1]) {
+                let s = cdf.partition_point(|&c| c <= q) - 1;
+                assert_eq!(m.find(q), (s as u32, cdf[s], p[s]), "{q} {bits}");
+            }
         }
+        assert_eq!(bucket_bits(3, 1 << 16), 6);
+        assert_eq!(bucket_bits(4096, 1 << 16), 14);
+        assert_eq!(bucket_bits(4096, 1 << 20), 16);
+    }
+
+    fn round_trip(msg: &[(usize, u32)], t: &Table) -> Vec<u8> {
+        let mut e = Encoder::default();
+        for &(m, s) in msg {
+            e.push(m, s);
+        }
+        let stream = e.finish(&t.models());
+        let lookup = t.lookup_models(10);
+        let mut d = Decoder::new(&stream, "s").unwrap();
+        for (j, &(m, s)) in msg.iter().enumerate() {
+            assert_eq!(d.symbol(&lookup[m]), s, "symbol {j}");
+        }
+        assert!(d.finished());
+        stream
     }
 
     #[test]
-    fn streams_round_trip_with_two_contexts() {
+    fn four_lane_streams_round_trip_with_two_contexts() {
         let counts = vec![vec![50, 30, 0, 20], vec![1, 1, 1, 97]];
         let t = Table::from_counts(&counts);
         let mut bytes = Vec::new();
         t.write(&mut bytes);
         let t2 = Table::read(&mut Reader::new(&bytes, "t")).unwrap();
         assert_eq!(t, t2);
-        let models = t.models().unwrap();
-        let lookup = t.lookup_models();
-        let msg: Vec<(usize, u32)> = (0..1000).map(|i| (i % 2, (i * 7 % 4) as u32)).collect();
-        let mut e = Encoder::default();
-        for &(m, s) in &msg {
-            e.push(m, s);
+        for n in [0, 1, 3, 4, 5, 1000] {
+            let msg: Vec<(usize, u32)> = (0..n).map(|i| (i % 2, (i * 7 % 4) as u32)).collect();
+            let stream = round_trip(&msg, &t);
+            if n == 0 {
+                assert_eq!(stream.len(), 8 * LANES);
+            }
         }
-        let stream = e.finish(&models);
-        let mut d = Decoder::new(&stream, "s").unwrap();
-        for &(m, s) in &msg {
-            assert_eq!(d.symbol(&lookup[m]), s);
+        // Near the entropy: 1000 symbols of a skewed table.
+        let skew = Table::from_counts(&[vec![900, 50, 30, 20]]);
+        let msg: Vec<(usize, u32)> = (0..1000)
+            .map(|i| {
+                (
+                    0,
+                    [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3][i % 20],
+                )
+            })
+            .collect();
+        let bytes = round_trip(&msg, &skew).len() - 8 * LANES;
+        let mut counts = vec![vec![0u64; 4]];
+        msg.iter().for_each(|&(_, s)| counts[0][s as usize] += 1);
+        let ideal = skew.cost_bits(&counts) / 8.0;
+        assert!((bytes as f64) < ideal * 1.02 + 16.0, "{bytes} vs {ideal}");
+    }
+
+    #[test]
+    fn a_damaged_stream_does_not_finish_clean() {
+        let t = Table::from_counts(&[vec![5, 3, 2, 7, 1, 9]]);
+        let msg: Vec<(usize, u32)> = (0..500).map(|i| (0, (i * 5 % 6) as u32)).collect();
+        let stream = round_trip(&msg, &t);
+        let lookup = t.lookup_models(8);
+        for at in [0, 9, 40, stream.len() / 2, stream.len() - 1] {
+            let mut bad = stream.clone();
+            bad[at] ^= 0x10;
+            let Ok(mut d) = Decoder::new(&bad, "s") else {
+                continue;
+            };
+            let same = msg.iter().all(|&(m, s)| d.symbol(&lookup[m]) == s);
+            assert!(!(same && d.finished()), "flip at {at} went unseen");
         }
+        assert!(Decoder::new(&stream[..stream.len() - 3], "s").is_err());
     }
 }

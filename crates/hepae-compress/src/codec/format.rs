@@ -1,4 +1,4 @@
-//! The manifest of a structure-coded artifact (format version 3).
+//! The manifest of a structure-coded artifact (format version 4).
 
 use super::grid::Grid;
 use super::predict::Predictor;
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Artifact layout version of the structure codec.
-pub const STRUCT_VERSION: u32 = 3;
+pub const STRUCT_VERSION: u32 = 4;
 /// Name of the codec in the manifest.
 pub const CODEC: &str = "struct";
 /// The binary file with every coded stream.
@@ -128,8 +128,9 @@ pub struct StructManifest {
     pub coded: Vec<CodedColumn>,
     /// Sections of `streams.bin`: tables, labels, escapes, block index, blocks.
     pub sections: BTreeMap<String, Section>,
-    /// SHA-256 over the restored table (per-block digests, hashed in order).
-    pub table_sha256: String,
+    /// XXH3-128 over the restored table (per-block digests, hashed in
+    /// order), hex.
+    pub table_xxh3: String,
     /// Files of the artifact (besides the manifest).
     pub files: BTreeMap<String, FileEntry>,
     /// Sizes.
@@ -158,7 +159,7 @@ impl CodedColumn {
     pub fn predict(&self, vhat: f64) -> i64 {
         match (self.log_target, self.grid) {
             (true, super::grid::Grid::Rel { k }) => {
-                super::grid::code_or((vhat * k as f64).round(), self.fallback)
+                super::grid::code_or(super::grid::round(vhat * k as f64), self.fallback)
             }
             _ => self.grid.predict(vhat, self.fallback),
         }

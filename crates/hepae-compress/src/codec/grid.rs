@@ -103,7 +103,7 @@ impl Grid {
         };
         match *self {
             Grid::Int => None,
-            Grid::Abs { step } => try_codes(POS, (x / step).round()),
+            Grid::Abs { step } => try_codes(POS, round(x / step)),
             Grid::Rel { k } => {
                 if x == 0.0 {
                     return Some(Code {
@@ -112,7 +112,7 @@ impl Grid {
                     });
                 }
                 let kind = if x > 0.0 { POS } else { NEG };
-                try_codes(kind, (x.abs().log2() * k as f64).round())
+                try_codes(kind, round(x.abs().log2() * k as f64))
             }
         }
     }
@@ -124,8 +124,8 @@ impl Grid {
             return fallback;
         }
         let q = match *self {
-            Grid::Int => v.round(),
-            Grid::Abs { step } => (v / step).round(),
+            Grid::Int => round(v),
+            Grid::Abs { step } => round(v / step),
             Grid::Rel { k } => {
                 if v == 0.0 {
                     return fallback;
@@ -143,10 +143,32 @@ impl Grid {
 /// The result is the series' on every platform, at a fraction of its cost.
 fn log2_code(x: f64, k: u32) -> f64 {
     let q = x.log2() * k as f64;
-    if (q - q.floor() - 0.5).abs() > 1e-4 && q.abs() < 1e12 {
-        q.round()
+    if q.abs() < 1e12 {
+        let d = q - q as i64 as f64;
+        if (d.abs() - 0.5).abs() > 1e-4 {
+            return round(q);
+        }
+    }
+    round(log2_det(x) * k as f64)
+}
+
+/// `q.round()` (halves away from zero) without the libm call on the hot
+/// path: the fraction `q - trunc(q)` is exact below 2^52. A zero may lose
+/// its sign, which no code sees.
+#[inline]
+pub fn round(q: f64) -> f64 {
+    if q.abs() < 4.5e15 {
+        let t = q as i64 as f64;
+        let d = q - t;
+        if d >= 0.5 {
+            t + 1.0
+        } else if d <= -0.5 {
+            t - 1.0
+        } else {
+            t
+        }
     } else {
-        (log2_det(x) * k as f64).round()
+        q.round()
     }
 }
 
@@ -257,6 +279,28 @@ mod tests {
             }
             x *= 1.0007;
         }
+    }
+
+    #[test]
+    fn fast_round_is_rounding_half_away_from_zero() {
+        let mut x = -3e6;
+        while x < 3e6 {
+            for q in [x, x + 0.5, x - 0.5, x + 0.4999999999999999, -x - 0.5] {
+                assert_eq!(round(q), q.round(), "{q}");
+            }
+            x += 0.37 + x.abs() * 1e-3;
+        }
+        for q in [
+            4.4e15 + 0.5,
+            5e15,
+            -9e18,
+            1e300,
+            f64::INFINITY,
+            0.49999999999999994,
+        ] {
+            assert_eq!(round(q), q.round(), "{q}");
+        }
+        assert!(round(f64::NAN).is_nan());
     }
 
     #[test]

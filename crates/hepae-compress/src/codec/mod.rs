@@ -1,4 +1,4 @@
-//! The structure codec (artifact format version 3): bounded compression
+//! The structure codec (artifact format version 4): bounded compression
 //! that learns the table's own structure, no model required.
 //!
 //! 1. Every bounded value goes to an integer code on a grid fixed by its
@@ -8,13 +8,13 @@
 //!    already decoded (same row, previous row of the same event, event
 //!    start) by a linear predictor learned on a sample, kept only where it
 //!    pays for its weights ([`predict`]).
-//! 3. Code residuals are rANS-coded with per-column tables, split into
+//! 3. Code residuals are rANS-coded (four interleaved lanes) with per-column tables, split into
 //!    six contexts (event start x size of the previous column's residual)
 //!    where that pays for the extra tables ([`entropy`]).
 //!
 //! Rows are coded in independent blocks of 65,536, in parallel; decoding
 //! repeats the encoder's walk (module `walk`) with IEEE operations in a fixed
-//! order, and checks the restored table's SHA-256.
+//! order, and checks the restored table's XXH3-128 checksum.
 //!
 //! ```text
 //! jets.hepae/
@@ -24,6 +24,7 @@
 //! ```
 
 mod bits;
+mod column;
 mod decode;
 mod encode;
 pub mod entropy;
@@ -113,7 +114,7 @@ pub fn compress_struct_table(
             columns,
             coded: coded.coded,
             sections: coded.sections,
-            table_sha256: coded.table_sha256,
+            table_xxh3: coded.table_xxh3,
             files,
             sizes,
             r_star: 0.0,

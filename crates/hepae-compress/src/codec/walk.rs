@@ -20,7 +20,7 @@ pub struct Settled {
 }
 
 /// Memo key of a row whose value is not a function of its code alone.
-const NO_KEY: i64 = i64::MIN;
+pub const NO_KEY: i64 = i64::MIN;
 
 /// What a side sees of one row before its value is settled.
 #[derive(Debug, Clone, Copy)]
@@ -72,15 +72,6 @@ impl Block {
         }
     }
 
-    fn feature(&self, f: Feature, i: usize) -> f64 {
-        let first = self.first[i];
-        f.value(
-            |j| self.values[j][i],
-            |j| (!first).then(|| self.values[j][i - 1]),
-            first,
-        )
-    }
-
     /// Per term of `c`'s predictor, the feature's value in every row when
     /// it does not depend on `c` itself (computed once, not per row).
     fn precomputed(&mut self, c: &CodedColumn) -> Vec<Option<Arc<Vec<f64>>>> {
@@ -121,7 +112,18 @@ impl Block {
                     .map(|i| energy_with_cosh(va[i], ch[i], vc[i]))
                     .collect()
             }
-            _ => (0..n).map(|i| self.feature(f, i)).collect(),
+            Feature::Same(j) => self.values[j].clone(),
+            Feature::Abs(j) => self.values[j].iter().map(|v| v.abs()).collect(),
+            Feature::Prev(j) => (0..n)
+                .map(|i| {
+                    if self.first[i] {
+                        0.0
+                    } else {
+                        self.values[j][i - 1]
+                    }
+                })
+                .collect(),
+            Feature::First => self.first.iter().map(|&f| f as u8 as f64).collect(),
         }
     }
 
@@ -160,65 +162,262 @@ impl Block {
             .collect()
     }
 
-    #[allow(clippy::needless_range_loop)]
+    /// The predictor of `c` split for the row loop: the terms before its
+    /// first term on `c` itself summed over every row at once (the same
+    /// additions in the same order as per row), the rest kept per row.
+    pub fn prepare(&mut self, c: &CodedColumn) -> Prepared {
+        let own =
+            |f: &Feature| matches!(f, Feature::Prev(j) | Feature::LogPrev(j) if *j == c.index);
+        let terms = &c.predictor.terms;
+        let split = terms
+            .iter()
+            .position(|(f, _)| own(f))
+            .unwrap_or(terms.len());
+        let pre = self.precomputed(c);
+        let mut head = vec![c.predictor.intercept; self.first.len()];
+        for (t, &(_, w)) in terms[..split].iter().enumerate() {
+            let x = pre[t]
+                .as_ref()
+                .expect("terms before the first own term are precomputed");
+            head.iter_mut().zip(x.iter()).for_each(|(h, x)| *h += w * x);
+        }
+        let tail = terms[split..]
+            .iter()
+            .zip(&pre[split..])
+            .map(|(&(f, w), x)| {
+                let t = match (f, x) {
+                    (_, Some(x)) => Tail::Column(x.clone()),
+                    (Feature::Prev(_), None) => Tail::OwnPrev,
+                    _ => Tail::OwnLogPrev,
+                };
+                (t, w)
+            })
+            .collect();
+        Prepared { head, tail }
+    }
+
+    /// Per row, the sign and residual contexts of column `c`, when they do
+    /// not depend on values of `c` itself (else `None`: the walk finds
+    /// them row by row); with them the predicted codes, when the
+    /// prediction does not either.
+    pub fn contexts(&self, c: &CodedColumn, p: &Prepared) -> Option<Contexts> {
+        let by_value = (c.kinds && !c.log_target) || (c.contexts > 1 && !c.pred_edges.is_empty());
+        let n = p.head.len();
+        let mut ctx = Vec::with_capacity(n);
+        if p.tail.is_empty() {
+            let mut pred = Vec::with_capacity(n);
+            for i in 0..n {
+                let r = c.row(i, p.head[i], self.first[i], self.bucket[i]);
+                ctx.push((r.kind_ctx as u8, r.ctx as u8));
+                pred.push(r.pred_code);
+            }
+            return Some(Contexts {
+                ctx,
+                pred: Some(pred),
+            });
+        }
+        if by_value {
+            return None;
+        }
+        // Neither context reads the prediction: no code is predicted here.
+        for i in 0..n {
+            let prev = self.bucket[i];
+            let kind = c.kind_context(0.0, prev == 3) as u8;
+            let res = if c.contexts > 1 {
+                self.first[i] as u8 * 4 + prev
+            } else {
+                0
+            };
+            ctx.push((kind, res));
+        }
+        Some(Contexts { ctx, pred: None })
+    }
+
+    /// Stores column `c` settled outside a walk: its restored values, the
+    /// codes they came from ([`NO_KEY`] for zeros and escapes) and each
+    /// row's residual-size bucket ([`bucket_of`]).
+    pub fn set_column(
+        &mut self,
+        c: &CodedColumn,
+        values: Vec<f64>,
+        keys: Vec<i64>,
+        bucket: Vec<u8>,
+    ) {
+        self.values[c.index] = values;
+        self.keys[c.index] = keys;
+        self.bucket = bucket;
+    }
+
     /// Walks column `c`: `side` settles each row.
     pub fn walk(
         &mut self,
         c: &CodedColumn,
+        side: impl FnMut(Row) -> Result<Settled>,
+    ) -> Result<()> {
+        let p = self.prepare(c);
+        self.walk_prepared(c, p, side)
+    }
+
+    /// [`Block::walk`] with the predictor already prepared.
+    pub fn walk_prepared(
+        &mut self,
+        c: &CodedColumn,
+        p: Prepared,
         mut side: impl FnMut(Row) -> Result<Settled>,
     ) -> Result<()> {
         let n = self.first.len();
-        self.values[c.index] = vec![f64::NAN; n];
-        self.keys[c.index] = vec![NO_KEY; n];
+        let Prepared { head, tail } = p;
+        let wants_log = tail.iter().any(|t| matches!(t.0, Tail::OwnLogPrev));
+        let mut values = vec![f64::NAN; n];
+        let mut keys = vec![NO_KEY; n];
         let mut bucket = vec![0u8; n];
-        let pre = self.precomputed(c);
+        let mut logs = CodeCache::new();
+        let (mut prev_v, mut prev_log) = (0.0, 0.0);
+        let (first, prev_bucket) = (&self.first[..], &self.bucket[..]);
         for i in 0..n {
-            // The predictor's own order: intercept, then each term.
-            let mut vhat = c.predictor.intercept;
-            for (t, &(f, w)) in c.predictor.terms.iter().enumerate() {
-                let x = match &pre[t] {
-                    Some(v) => v[i],
-                    None => self.feature(f, i),
+            let start = first[i];
+            if start {
+                (prev_v, prev_log) = (0.0, 0.0);
+            }
+            let mut vhat = head[i];
+            for (t, w) in &tail {
+                let x = match t {
+                    Tail::Column(x) => x[i],
+                    Tail::OwnPrev => prev_v,
+                    Tail::OwnLogPrev => prev_log,
                 };
                 vhat += w * x;
             }
-            let kind_ctx = c.kind_context(vhat, self.bucket[i] == 3);
-            let pred_code = c.predict(vhat);
-            let start = self.first[i] as usize * 4;
-            let ctx_res = start + self.bucket[i] as usize;
-            let ctx_pred = start + c.pred_edges.partition_point(|e| *e < pred_code).min(3);
-            let ctx = match (c.contexts > 1, c.pred_edges.is_empty()) {
-                (false, _) => 0,
-                (true, true) => ctx_res,
-                (true, false) => ctx_pred,
-            };
-            let row = Row {
-                i,
-                kind_ctx,
-                pred_kind: [ZERO, POS, NEG][kind_ctx],
-                pred_code,
-                ctx,
-                ctx_res,
-                ctx_pred,
-            };
+            let row = c.row(i, vhat, start, prev_bucket[i]);
             let Settled {
                 value: v,
                 res: r,
                 code,
             } = side(row)?;
-            self.values[c.index][i] = v;
-            if let Some(k) = code.filter(|k| k.kind != ZERO) {
-                self.keys[c.index][i] = k.code;
+            values[i] = v;
+            let key = code.filter(|k| k.kind != ZERO).map_or(NO_KEY, |k| k.code);
+            keys[i] = key;
+            bucket[i] = bucket_of(r, v);
+            prev_v = v;
+            if wants_log {
+                prev_log = if key == NO_KEY {
+                    log2_abs(v)
+                } else {
+                    logs.get(key, || log2_abs(v))
+                };
             }
-            bucket[i] = match r.unsigned_abs() {
-                _ if v == 0.0 => 3,
-                0 => 0,
-                1..=2 => 1,
-                _ => 2,
-            };
         }
+        self.values[c.index] = values;
+        self.keys[c.index] = keys;
         self.bucket = bucket;
         Ok(())
+    }
+}
+
+/// The residual-size context a row gives the next column: 3 for a zero
+/// value, else 0, 1 or 2 for a residual of 0, 1-2 or more.
+#[inline]
+pub fn bucket_of(res: i64, value: f64) -> u8 {
+    let a = res.unsigned_abs();
+    if value == 0.0 {
+        3
+    } else {
+        (a != 0) as u8 + (a > 2) as u8
+    }
+}
+
+/// Per-row contexts of a column known before its values.
+pub struct Contexts {
+    /// Sign and residual context per row.
+    pub ctx: Vec<(u8, u8)>,
+    /// Predicted codes, when the prediction reads no value of the column.
+    pub pred: Option<Vec<i64>>,
+}
+
+/// A column's predictor ready for its rows: the terms up to the first
+/// one on the column itself, summed per row, and the rest.
+pub struct Prepared {
+    /// Intercept plus the leading terms, per row.
+    pub head: Vec<f64>,
+    tail: Vec<(Tail, f64)>,
+}
+
+/// A predictor term the row loop adds itself.
+enum Tail {
+    /// A feature computed for every row beforehand.
+    Column(Arc<Vec<f64>>),
+    /// The column's own value in the previous row of the event.
+    OwnPrev,
+    /// log2 of its own |value| there.
+    OwnLogPrev,
+}
+
+impl CodedColumn {
+    /// The contexts and predicted code of row `i` from its prediction
+    /// `vhat` (both sides call this one function).
+    #[inline]
+    fn row(&self, i: usize, vhat: f64, first: bool, prev_bucket: u8) -> Row {
+        let kind_ctx = self.kind_context(vhat, prev_bucket == 3);
+        let pred_code = self.predict(vhat);
+        let start = first as usize * 4;
+        let ctx_res = start + prev_bucket as usize;
+        let ctx_pred = start
+            + self
+                .pred_edges
+                .iter()
+                .filter(|e| **e < pred_code)
+                .count()
+                .min(3);
+        let ctx = match (self.contexts > 1, self.pred_edges.is_empty()) {
+            (false, _) => 0,
+            (true, true) => ctx_res,
+            (true, false) => ctx_pred,
+        };
+        Row {
+            i,
+            kind_ctx,
+            pred_kind: [ZERO, POS, NEG][kind_ctx],
+            pred_code,
+            ctx,
+            ctx_res,
+            ctx_pred,
+        }
+    }
+}
+
+/// A direct-mapped memo of one number per code: consecutive codes never
+/// collide, so a column's few thousand live codes are each computed once.
+pub struct CodeCache {
+    tags: Vec<i64>,
+    vals: Vec<f64>,
+}
+
+impl CodeCache {
+    const SLOTS: usize = 4096;
+
+    /// An empty cache.
+    pub fn new() -> CodeCache {
+        CodeCache {
+            tags: vec![NO_KEY; Self::SLOTS],
+            vals: vec![0.0; Self::SLOTS],
+        }
+    }
+
+    /// The number of `code`, from `f` the first time (`code` is not [`NO_KEY`]).
+    #[inline]
+    pub fn get(&mut self, code: i64, f: impl FnOnce() -> f64) -> f64 {
+        let s = code as usize & (Self::SLOTS - 1);
+        if self.tags[s] != code {
+            self.tags[s] = code;
+            self.vals[s] = f();
+        }
+        self.vals[s]
+    }
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
