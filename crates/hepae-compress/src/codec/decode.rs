@@ -4,7 +4,7 @@
 
 use super::bits::{unzstd, Reader};
 use super::column::{decode_column, Column};
-use super::encode::{block_digest, table_digest, BLOCK_ROWS};
+use super::encode::{block_digest, table_digest};
 use super::entropy::{bucket_bits, LookupModel, Table};
 use super::format::{Store, StructManifest, PASSTHROUGH, STREAMS};
 use super::labels::{event_starts, read_runs};
@@ -42,7 +42,7 @@ fn section<'a>(m: &StructManifest, bytes: &'a [u8], name: &str) -> Result<&'a [u
 }
 
 fn read_models(m: &StructManifest, bytes: &[u8]) -> Result<Vec<Models>> {
-    let rows = (m.rows as usize).min(BLOCK_ROWS);
+    let rows = (m.rows as usize).min(m.block_rows as usize);
     let t = unzstd(section(m, bytes, "tables")?, 1 << 28, "tables")?;
     let mut r = Reader::new(&t, "tables");
     m.coded
@@ -108,7 +108,8 @@ pub fn restore_struct(dir: &Path, m: &StructManifest) -> Result<RecordBatch> {
     let path = dir.join(STREAMS);
     let bytes = std::fs::read(&path).map_err(|e| CompressError::io(&path, e))?;
     let rows = m.rows as usize;
-    if m.block_rows as usize != BLOCK_ROWS {
+    let per = m.block_rows as usize;
+    if !(1..=1 << 20).contains(&per) {
         return Err(CompressError::Artifact(format!(
             "{STREAMS}: blocks of {} rows",
             m.block_rows
@@ -125,10 +126,10 @@ pub fn restore_struct(dir: &Path, m: &StructManifest) -> Result<RecordBatch> {
         .iter()
         .map(|_| read_runs(&mut lr, rows))
         .collect::<Result<_>>()?;
-    let first = event_starts(&labels, rows, BLOCK_ROWS);
+    let first = event_starts(&labels, rows, per);
     let index = unzstd(section(m, &bytes, "index")?, 1 << 30, "index")?;
     let body = section(m, &bytes, "blocks")?;
-    let nblocks = rows.div_ceil(BLOCK_ROWS);
+    let nblocks = rows.div_ceil(per);
     let mut ir = Reader::new(&index, "index");
     let mut spans = Vec::with_capacity(nblocks);
     let mut at = 0usize;
@@ -152,7 +153,7 @@ pub fn restore_struct(dir: &Path, m: &StructManifest) -> Result<RecordBatch> {
         .par_iter()
         .enumerate()
         .map(|(b, cols)| {
-            let r = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(rows);
+            let r = b * per..((b + 1) * per).min(rows);
             decode_block(m, &models, &escapes, &labels, &label_idx, &first, r, cols)
         })
         .collect::<Result<_>>()?;

@@ -15,8 +15,12 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Rows per independently coded block.
-pub const BLOCK_ROWS: usize = 1 << 16;
+/// Rows per independently coded block of a table of `rows` rows: 65,536,
+/// or for smaller tables a power of two (at least 4,096) that makes about
+/// four blocks, so that they too decode in parallel.
+pub fn block_rows(rows: usize) -> usize {
+    (rows / 4).next_power_of_two().clamp(1 << 12, 1 << 16)
+}
 
 /// What a walk does with each symbol.
 pub(crate) enum Sink {
@@ -266,9 +270,10 @@ pub(crate) fn encode(
             (0..rows).map(|k| r.i64(k)).collect()
         })
         .collect();
-    let first = event_starts(&labels, rows, BLOCK_ROWS);
-    let blocks: Vec<Range<usize>> = (0..rows.div_ceil(BLOCK_ROWS))
-        .map(|b| b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(rows))
+    let per = block_rows(rows);
+    let first = event_starts(&labels, rows, per);
+    let blocks: Vec<Range<usize>> = (0..rows.div_ceil(per))
+        .map(|b| b * per..((b + 1) * per).min(rows))
         .collect();
     // Pass 1: counts. Signs may be coded only where the full table has them.
     let mut probe = coded.clone();

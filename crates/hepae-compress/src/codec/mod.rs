@@ -12,7 +12,7 @@
 //!    six contexts (event start x size of the previous column's residual)
 //!    where that pays for the extra tables ([`entropy`]).
 //!
-//! Rows are coded in independent blocks of 65,536, in parallel; decoding
+//! Rows are coded in independent blocks of up to 65,536, in parallel; decoding
 //! repeats the encoder's walk (module `walk`) with IEEE operations in a fixed
 //! order, and checks the restored table's XXH3-128 checksum.
 //!
@@ -110,7 +110,7 @@ pub fn compress_struct_table(
             hepae_version: env!("CARGO_PKG_VERSION").into(),
             source: data.display().to_string(),
             rows: batch.num_rows() as u64,
-            block_rows: encode::BLOCK_ROWS as u64,
+            block_rows: encode::block_rows(batch.num_rows()) as u64,
             columns,
             coded: coded.coded,
             sections: coded.sections,
