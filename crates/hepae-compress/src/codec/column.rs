@@ -8,7 +8,7 @@
 //! so the encoder's numbers come out.
 
 use super::bits::{unzigzag, Reader};
-use super::entropy::{Decoder, LookupModel};
+use super::entropy::{Decoder, LookupModel, LANES};
 use super::format::CodedColumn;
 use super::grid::{Code, Grid, NEG, POS, ZERO};
 use super::walk::{bucket_of, Block, CodeCache, Contexts, Prepared, Settled, NO_KEY};
@@ -103,9 +103,13 @@ fn symbols(
     let c = col.c;
     let ctx_of = |r: u8| if c.contexts > 1 { r as usize } else { 0 };
     if !c.kinds {
-        for &(_, r) in ctx {
-            let s = dec.symbol(&col.models[col.offset + ctx_of(r)]);
-            res.push(s);
+        let model = |r: u8| &col.models[col.offset + ctx_of(r)];
+        let mut quads = ctx.chunks_exact(LANES);
+        for q in &mut quads {
+            res.extend(dec.symbols4([model(q[0].1), model(q[1].1), model(q[2].1), model(q[3].1)]));
+        }
+        for &(_, r) in quads.remainder() {
+            res.push(dec.symbol(model(r)));
         }
         kinds.resize(n, POS);
     } else {
