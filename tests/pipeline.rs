@@ -312,15 +312,19 @@ fn set_overrides_and_the_reproduction_report() {
         .find(|l| l.starts_with("| 1.6 | 4 | 3 (3) |"))
         .unwrap_or_else(|| panic!("no R = 1.6 row in\n{md}"));
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    let wall = json(&r.join("train/stage.json"))["seconds"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(cells[4], format!("{wall:.0}"), "train wall time");
     assert_eq!(
-        cells[6],
+        cells[7],
         format!("{:.2}", m["ratios"]["R"].as_f64().unwrap())
     );
     assert_eq!(
-        cells[7],
+        cells[8],
         format!("{:.2}", m["ratios"]["R_star"].as_f64().unwrap())
     );
-    assert_eq!(cells[8], "1.55", "thesis R* of HEP2 at R = 1.6");
+    assert_eq!(cells[9], "1.55", "thesis R* of HEP2 at R = 1.6");
     // Thesis values beside ours (datasets/reference/baler_thesis.json):
     // Table 2's jets after cuts, Table 3's L1 loss at R = 1.6, Table 6's
     // outlier shares of pt.
@@ -328,7 +332,7 @@ fn set_overrides_and_the_reproduction_report() {
         md.contains(&format!("| after cuts | {rows} | 493080 |")),
         "{md}"
     );
-    assert_eq!(cells[5], "6.340e-3 (L1)", "thesis Table 3, HEP2 R = 1.6");
+    assert_eq!(cells[6], "6.340e-3 (L1)", "thesis Table 3, HEP2 R = 1.6");
     let pt = md
         .lines()
         .find(|l| l.starts_with("| pt |"))

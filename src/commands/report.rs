@@ -9,12 +9,14 @@ pub enum ReportKind {
     /// Our HEP1/HEP2 results beside the Baler thesis (cuts, R and R*, gzip,
     /// final losses, outlier shares, W/top fits) as report.md + report.html.
     Repro {
-        /// Output directory of the hep1 pipeline (e.g. out/hep1).
+        /// Output directory of a hep1 pipeline run (e.g. out/hep1); repeat
+        /// for several runs (e.g. a thesis-length one), one section each.
         #[arg(long)]
-        hep1: Option<PathBuf>,
-        /// Output directory of the hep2 pipeline (e.g. out/hep2).
+        hep1: Vec<PathBuf>,
+        /// Output directory of a hep2 pipeline run (e.g. out/hep2); repeat
+        /// for several runs.
         #[arg(long)]
-        hep2: Option<PathBuf>,
+        hep2: Vec<PathBuf>,
         /// Report directory (replaced).
         #[arg(long, short, default_value = "out/repro")]
         out: PathBuf,
@@ -32,12 +34,7 @@ pub fn run(kind: &ReportKind) -> Result<()> {
             out,
             note,
         } => {
-            let md = hepae_pipeline::repro::repro(
-                hep1.as_deref(),
-                hep2.as_deref(),
-                out,
-                note.as_deref(),
-            )?;
+            let md = hepae_pipeline::repro::repro(hep1, hep2, out, note.as_deref())?;
             println!("report: {} (and report.html)", md.display());
             Ok(())
         }

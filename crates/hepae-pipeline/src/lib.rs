@@ -14,6 +14,7 @@ mod error;
 mod generate_chain;
 mod load;
 pub mod repro;
+mod repro_peaks;
 mod stage;
 mod stages;
 pub mod study;

@@ -34,7 +34,7 @@ const HEP2: Thesis = Thesis {
 };
 
 /// The thesis' figures as JSON, parsed once.
-fn thesis() -> &'static Value {
+pub(crate) fn thesis() -> &'static Value {
     static PARSED: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     PARSED.get_or_init(|| {
         serde_json::from_str(THESIS_JSON).expect("the compiled-in thesis JSON parses")
@@ -72,9 +72,9 @@ fn our_name(thesis_var: &str) -> String {
 }
 
 /// Reference masses for the fitted peaks (PDG), as in the thesis figures.
-const PEAKS: &[(&str, f64)] = &[("W", 80.4), ("top", 172.7)];
+pub(crate) const PEAKS: &[(&str, f64)] = &[("W", 80.4), ("top", 172.7)];
 
-fn err(path: &Path, m: impl std::fmt::Display) -> PipelineError {
+pub(crate) fn err(path: &Path, m: impl std::fmt::Display) -> PipelineError {
     PipelineError::Config(format!("{}: {m}", path.display()))
 }
 
@@ -123,7 +123,7 @@ fn variants(root: &Path) -> Result<Vec<Variant>> {
     Ok(out)
 }
 
-fn f(v: &Value) -> Option<f64> {
+pub(crate) fn f(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
@@ -151,12 +151,12 @@ fn final_loss(train: &Path) -> Result<(f64, f64)> {
 /// (`report.md`, `report.html`, plots); returns the Markdown path. `note`
 /// (e.g. the commands that made the outputs) is printed under the title.
 pub fn repro(
-    hep1: Option<&Path>,
-    hep2: Option<&Path>,
+    hep1: &[PathBuf],
+    hep2: &[PathBuf],
     out: &Path,
     note: Option<&str>,
 ) -> Result<PathBuf> {
-    if hep1.is_none() && hep2.is_none() {
+    if hep1.is_empty() && hep2.is_empty() {
         return Err(PipelineError::Config(
             "give --hep1 and/or --hep2 (pipeline output directories, e.g. out/hep1)".into(),
         ));
@@ -172,17 +172,27 @@ pub fn repro(
          does not give. Our inputs are Pythia 8 stand-ins with the thesis' columns, not the \
          CMS files the thesis compressed, so the numbers are comparable in kind, not equal.\n",
         env!("CARGO_PKG_VERSION"),
-        hep1.map_or(String::new(), |p| format!(" --hep1 {}", p.display())),
-        hep2.map_or(String::new(), |p| format!(" --hep2 {}", p.display())),
+        hep1.iter()
+            .map(|p| format!(" --hep1 {}", p.display()))
+            .collect::<String>(),
+        hep2.iter()
+            .map(|p| format!(" --hep2 {}", p.display()))
+            .collect::<String>(),
         out.display()
     );
     if let Some(n) = note {
         let _ = writeln!(md, "{n}\n");
     }
     hepae_table::write_dir_atomic(out, |tmp| -> Result<()> {
-        for (root, thesis) in [(hep1, &HEP1), (hep2, &HEP2)] {
-            if let Some(root) = root {
-                section(&mut md, root, thesis, tmp)?;
+        for (roots, thesis) in [(hep1, &HEP1), (hep2, &HEP2)] {
+            for (k, root) in roots.iter().enumerate() {
+                // Figures are named after the dataset, and the run when
+                // there are several (hep2_..., hep2_run2_...).
+                let mut tag = thesis.label.to_lowercase();
+                if k > 0 {
+                    tag = format!("{tag}_run{}", k + 1);
+                }
+                section(&mut md, root, thesis, tmp, &tag)?;
             }
         }
         let md_path = tmp.join("report.md");
@@ -198,7 +208,7 @@ pub fn repro(
     Ok(out.join("report.md"))
 }
 
-fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> {
+fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path, tag: &str) -> Result<()> {
     let pre = read_json(&root.join("preprocess/report.json"))?;
     let ingest = read_json(&root.join("ingest/jets.parquet.json"))?;
     let vars = variants(root)?;
@@ -208,8 +218,8 @@ fn section(md: &mut String, root: &Path, t: &Thesis, dest: &Path) -> Result<()> 
     for (v, s, cfg) in &summaries {
         let name = v.r.map_or(String::new(), |r| format!(" at R = {r}"));
         outliers_table(md, s, &name, t, v.r);
-        peaks_table(md, v, s, t, dest, &name)?;
-        loss_figure(md, v, cfg, t, dest, &name)?;
+        crate::repro_peaks::peaks_table(md, v.dir.as_path(), v.r, s, t.label, tag, dest, &name)?;
+        loss_figure(md, v, cfg, t, dest, &name, tag)?;
     }
     Ok(())
 }
@@ -313,13 +323,17 @@ fn ratios_table<'a>(
     );
     let _ = writeln!(
         md,
-        "| R target | latent | epochs run (configured) | final loss | thesis final loss | R | R* | thesis R* | gzip -9 | thesis gzip |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| R target | latent | epochs run (configured) | train wall (s) | final loss | thesis final loss | R | R* | thesis R* | gzip -9 | thesis gzip |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let mut summaries = Vec::new();
     for v in vars {
         let train = v.dir.join("train");
         let cfg = read_json(&train.join("config.json"))?;
         let (epoch, loss) = final_loss(&train)?;
+        // The stage's own wall time (of its last invocation, when resumed).
+        let wall = read_json(&train.join("stage.json"))
+            .ok()
+            .and_then(|s| f(&s["seconds"]));
         let manifest = read_json(&v.dir.join("compress/jets.hepae/manifest.json"))?;
         let summary = read_json(&v.dir.join("validate/report/summary.json"))?;
         let ratios = &manifest["ratios"];
@@ -335,11 +349,12 @@ fn ratios_table<'a>(
             v.r.and_then(|r| f(&j["table3_min_loss"]["L1"][t.label][r_key(r)]));
         let _ = writeln!(
             md,
-            "| {} | {} | {} ({}) | {:.4e} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} ({}) | {} | {:.4e} | {} | {} | {} | {} | {} | {} |",
             fmt(v.r, 1),
             cfg["config"]["model"]["latent"],
             epoch,
             cfg["config"]["epochs"],
+            fmt(wall, 0),
             loss,
             thesis_loss.map_or("n/a".into(), |l| format!("{l:.3e} (L1)")),
             fmt(f(&ratios["R"]), 2),
@@ -410,75 +425,6 @@ fn outliers_table(md: &mut String, s: &Value, name: &str, t: &Thesis, r: Option<
     let _ = writeln!(md);
 }
 
-/// Thesis Figures 24-25: the jet-mass peak fits and their plots.
-fn peaks_table(
-    md: &mut String,
-    v: &Variant,
-    s: &serde_json::Value,
-    t: &Thesis,
-    dest: &Path,
-    name: &str,
-) -> Result<()> {
-    let tag = t.label.to_lowercase();
-    let fits = s["fits"].as_array().cloned().unwrap_or_default();
-    if fits.iter().any(|x| f(&x["mean"]).is_some()) {
-        let _ = writeln!(
-            md,
-            "### Jet-mass peaks{name} (thesis Figures 24-25)\n\nGaussian or Crystal Ball peak on \
-             an exponential or Bernstein background chosen by AIC, Poisson errors (rmpfit). \
-             Reference: PDG mass. The thesis shows its fits in figures only, with no \
-             tabulated values; it saw the original's peaks at W {} and top {} GeV.\n",
-            thesis()["mass_peaks"]["peaks_seen_in_original_GeV"]["W"],
-            thesis()["mass_peaks"]["peaks_seen_in_original_GeV"]["top"]
-        );
-        let _ = writeln!(
-            md,
-            "| peak | sample | entries | mean (GeV) | sigma (GeV) | chi2/ndf | reference (GeV) |\n|---|---|---|---|---|---|---|"
-        );
-        for x in &fits {
-            let window = x["window"].as_str().unwrap_or("?");
-            let reference = PEAKS
-                .iter()
-                .find(|p| p.0 == window)
-                .map_or("".into(), |p| p.1.to_string());
-            let pm = |a: &str, b: &str| match (f(&x[a]), f(&x[b])) {
-                (Some(m), Some(e)) => format!("{m:.2} ± {e:.2}"),
-                _ => "not fitted".into(),
-            };
-            let chi = match (f(&x["chi2"]), f(&x["ndf"])) {
-                (Some(c), Some(n)) if n > 0.0 => format!("{:.2}", c / n),
-                _ => "n/a".into(),
-            };
-            let flag = if x["at_limit"].as_bool() == Some(true) {
-                " (at a limit)"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                md,
-                "| {window} | {} | {} | {}{flag} | {} | {chi} | {reference} |",
-                x["sample"].as_str().unwrap_or("?"),
-                x["entries"],
-                pm("mean", "mean_err"),
-                pm("sigma", "sigma_err"),
-            );
-        }
-        let _ = writeln!(md);
-        for w in ["W", "top"] {
-            let src = v.dir.join(format!("validate/report/fit_{w}.png"));
-            if src.exists() {
-                let file = format!(
-                    "{tag}_{}fit_{w}.png",
-                    v.r.map_or(String::new(), |r| format!("r{r}_"))
-                );
-                std::fs::copy(&src, dest.join(&file)).map_err(|e| err(&src, e))?;
-                let _ = writeln!(md, "![{} {w} fit{name}]({file})\n", t.label);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The training loss figure and the training settings.
 fn loss_figure(
     md: &mut String,
@@ -487,8 +433,8 @@ fn loss_figure(
     t: &Thesis,
     dest: &Path,
     name: &str,
+    tag: &str,
 ) -> Result<()> {
-    let tag = t.label.to_lowercase();
     let loss_png = v.dir.join("train/loss.png");
     if loss_png.exists() {
         let file = format!(
