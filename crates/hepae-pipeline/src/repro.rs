@@ -131,6 +131,16 @@ fn fmt(v: Option<f64>, digits: usize) -> String {
     v.map_or("n/a".into(), |x| format!("{x:.digits$}"))
 }
 
+/// The last checkpointed epoch (0 before the first checkpoint) of a
+/// variant still training: no trained model yet, a training directory.
+fn in_progress(v: &Variant) -> Option<u64> {
+    if v.dir.join("train/loss.parquet").exists() {
+        return None;
+    }
+    let state = read_json(&v.dir.join("train/checkpoint/state.json")).ok();
+    Some(state.and_then(|s| s["epoch"].as_u64()).unwrap_or(0))
+}
+
 /// Last (epoch, loss) of `loss.parquet`.
 fn final_loss(train: &Path) -> Result<(f64, f64)> {
     let path = train.join("loss.parquet");
@@ -328,6 +338,18 @@ fn ratios_table<'a>(
     let mut summaries = Vec::new();
     for v in vars {
         let train = v.dir.join("train");
+        if let Some(epoch) = in_progress(v) {
+            // A long run resumed across sessions: say where it stands.
+            let cfg = read_json(&train.join("config.json"))?;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {epoch} ({}), still training (from its checkpoint) | | | | | | | | |",
+                fmt(v.r, 1),
+                cfg["config"]["model"]["latent"],
+                cfg["config"]["epochs"],
+            );
+            continue;
+        }
         let cfg = read_json(&train.join("config.json"))?;
         let (epoch, loss) = final_loss(&train)?;
         // The stage's own wall time (of its last invocation, when resumed).
