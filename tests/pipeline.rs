@@ -344,6 +344,29 @@ fn set_overrides_and_the_reproduction_report() {
     assert!(html.contains("<table>") && html.contains("hep2_r1.6_loss.png"));
     assert!(out.join("hep2_r1.6_loss.png").is_file());
 
+    // A ratio still training (a long run resumed across sessions): its
+    // row says where its checkpoint stands, and the rest is reported.
+    let busy = root.join("r9/train");
+    std::fs::create_dir_all(busy.join("checkpoint")).unwrap();
+    std::fs::copy(r.join("train/config.json"), busy.join("config.json")).unwrap();
+    std::fs::write(busy.join("checkpoint/state.json"), r#"{"epoch": 7}"#).unwrap();
+    let o = hepae(&[
+        "report",
+        "repro",
+        "--hep2",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| 9.0 | 4 | 7 (3), still training (from its checkpoint) |"),
+        "{md}"
+    );
+    assert!(md.contains("| 1.6 | 4 | 3 (3) |"), "{md}");
+    std::fs::remove_dir_all(root.join("r9")).unwrap();
+
     // A directory that is no pipeline output: clear error, no report.
     let o = hepae(&[
         "report",
