@@ -295,16 +295,20 @@ fn set_overrides_and_the_reproduction_report() {
     );
 
     let out = dir.path().join("repro");
-    let o = hepae(&[
-        "report",
-        "repro",
-        "--hep2",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    // The HEP2 reproduction report of pipeline output `root`, written to `out`.
+    let repro_report = |root: &std::path::Path, out: &std::path::Path| {
+        let o = hepae(&[
+            "report",
+            "repro",
+            "--hep2",
+            root.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read_to_string(out.join("report.md")).unwrap()
+    };
+    let md = repro_report(&root, &out);
     let m = json(&r.join("compress/jets.hepae/manifest.json"));
     let rows = json(&root.join("preprocess/report.json"))["rows_after"].clone();
     let row = md
@@ -350,16 +354,7 @@ fn set_overrides_and_the_reproduction_report() {
     std::fs::create_dir_all(busy.join("checkpoint")).unwrap();
     std::fs::copy(r.join("train/config.json"), busy.join("config.json")).unwrap();
     std::fs::write(busy.join("checkpoint/state.json"), r#"{"epoch": 7}"#).unwrap();
-    let o = hepae(&[
-        "report",
-        "repro",
-        "--hep2",
-        root.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let md = repro_report(&root, &out);
     assert!(
         md.contains("| 9.0 | 4 | 7 (3), still training (from its checkpoint) |"),
         "{md}"
