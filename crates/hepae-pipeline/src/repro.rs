@@ -131,6 +131,12 @@ fn fmt(v: Option<f64>, digits: usize) -> String {
     v.map_or("n/a".into(), |x| format!("{x:.digits$}"))
 }
 
+/// A figure's file name in the report: `{tag}_r{R}_{what}.png`.
+pub(crate) fn figure_name(tag: &str, r: Option<f64>, what: &str) -> String {
+    let r = r.map_or(String::new(), |r| format!("r{r}_"));
+    format!("{tag}_{r}{what}.png")
+}
+
 /// The last checkpointed epoch (0 before the first checkpoint) of a
 /// variant still training: no trained model yet, a training directory.
 fn in_progress(v: &Variant) -> Option<u64> {
@@ -338,9 +344,9 @@ fn ratios_table<'a>(
     let mut summaries = Vec::new();
     for v in vars {
         let train = v.dir.join("train");
+        let cfg = read_json(&train.join("config.json"))?;
         if let Some(epoch) = in_progress(v) {
             // A long run resumed across sessions: say where it stands.
-            let cfg = read_json(&train.join("config.json"))?;
             let _ = writeln!(
                 md,
                 "| {} | {} | {epoch} ({}), still training (from its checkpoint) | | | | | | | | |",
@@ -350,7 +356,6 @@ fn ratios_table<'a>(
             );
             continue;
         }
-        let cfg = read_json(&train.join("config.json"))?;
         let (epoch, loss) = final_loss(&train)?;
         // The stage's own wall time (of its last invocation, when resumed).
         let wall = read_json(&train.join("stage.json"))
@@ -459,10 +464,7 @@ fn loss_figure(
 ) -> Result<()> {
     let loss_png = v.dir.join("train/loss.png");
     if loss_png.exists() {
-        let file = format!(
-            "{tag}_{}loss.png",
-            v.r.map_or(String::new(), |r| format!("r{r}_"))
-        );
+        let file = figure_name(tag, v.r, "loss");
         std::fs::copy(&loss_png, dest.join(&file)).map_err(|e| err(&loss_png, e))?;
         let _ = writeln!(
             md,

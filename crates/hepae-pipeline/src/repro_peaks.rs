@@ -2,7 +2,7 @@
 //! 24-25): each sample's fitted W and top peaks, and how far the
 //! reconstruction's peaks moved from the original's.
 
-use crate::repro::{err, f, thesis, PEAKS};
+use crate::repro::{err, f, figure_name, thesis, PEAKS};
 use crate::Result;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -108,10 +108,7 @@ pub(crate) fn peaks_table(
     for w in ["W", "top"] {
         let src = dir.join(format!("validate/report/fit_{w}.png"));
         if src.exists() {
-            let file = format!(
-                "{tag}_{}fit_{w}.png",
-                r.map_or(String::new(), |r| format!("r{r}_"))
-            );
+            let file = figure_name(tag, r, &format!("fit_{w}"));
             std::fs::copy(&src, dest.join(&file)).map_err(|e| err(&src, e))?;
             let _ = writeln!(md, "![{label} {w} fit{name}]({file})\n");
         }

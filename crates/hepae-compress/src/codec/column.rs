@@ -83,11 +83,18 @@ fn next_symbol(
     }
     let ctx = if c.contexts > 1 { ctx } else { 0 };
     let s = dec.symbol(&col.models[col.offset + ctx]);
+    Ok((kind, residual_of(c, s, ovf)?))
+}
+
+/// The code residual of residual symbol `s`: the alphabet's last symbol
+/// takes the rest of the residual from the overflow bytes.
+#[inline]
+fn residual_of(c: &CodedColumn, s: u32, ovf: &mut Reader) -> Result<i64> {
     let mut z = s as u64;
     if s + 1 == c.alphabet {
         z = z.wrapping_add(ovf.varint()?);
     }
-    Ok((kind, unzigzag(z)))
+    Ok(unzigzag(z))
 }
 
 /// Every row's sign and residual, decoded ahead of the rows' values from
@@ -123,19 +130,15 @@ fn symbols(
             });
         }
     }
-    let top = c.alphabet - 1;
     let res = res
         .into_iter()
         .zip(&kinds)
         .map(|(s, &k)| {
             if k == ZERO {
-                return Ok(0);
+                Ok(0)
+            } else {
+                residual_of(c, s, ovf)
             }
-            let mut z = s as u64;
-            if s == top {
-                z = z.wrapping_add(ovf.varint()?);
-            }
-            Ok(unzigzag(z))
         })
         .collect::<Result<Vec<i64>>>()?;
     Ok((kinds, res))

@@ -247,6 +247,8 @@ pub(crate) struct Coded {
     pub streams: Vec<u8>,
     pub sections: std::collections::BTreeMap<String, Section>,
     pub table_xxh3: String,
+    /// Rows per block ([`block_rows`]).
+    pub block_rows: usize,
 }
 
 /// Codes every coded and label column of `batch`.
@@ -347,7 +349,7 @@ pub(crate) fn encode(
             Ok((streams, escapes, errs, digest))
         })
         .collect::<Result<_>>()?;
-    let parts = assemble(&mut coded, &tables, &labels, &walked, rows)?;
+    let parts = assemble(&mut coded, &tables, &labels, &walked, (rows, per))?;
     Ok((columns, parts))
 }
 
@@ -373,7 +375,7 @@ fn assemble(
     tables: &[(Option<Table>, Table)],
     labels: &[Vec<i64>],
     walked: &[WalkedBlock],
-    rows: usize,
+    (rows, block_rows): (usize, usize),
 ) -> Result<Coded> {
     let mut sections = std::collections::BTreeMap::new();
     let mut streams = Vec::new();
@@ -440,5 +442,6 @@ fn assemble(
         streams,
         sections,
         table_xxh3: table_digest(&all),
+        block_rows,
     })
 }

@@ -276,7 +276,15 @@ impl Decoder {
     pub fn symbol(&mut self, model: &LookupModel) -> u32 {
         let l = self.lane;
         self.lane = (l + 1) % LANES;
-        let x = self.x[l];
+        let (s, x) = self.step(self.x[l], model);
+        self.x[l] = x;
+        s
+    }
+
+    /// One lane's decoding step from state `x`: the symbol and the next
+    /// state, refilled from the word stream when it falls below [`LOW`].
+    #[inline]
+    fn step(&mut self, x: u64, model: &LookupModel) -> (u32, u64) {
         let q = (x & (TOTAL - 1)) as u32;
         let (s, c, f) = model.find(q);
         let mut v = f as u64 * (x >> PRECISION) + (q - c) as u64;
@@ -287,8 +295,7 @@ impl Decoder {
             self.pos += 1;
             v = (v << 32) | w as u64;
         }
-        self.x[l] = v;
-        s
+        (s, v)
     }
 
     /// The next four symbols, one per lane, under `models` (the decoder
@@ -300,16 +307,7 @@ impl Decoder {
         let mut out = [0u32; LANES];
         let mut x = self.x;
         for l in 0..LANES {
-            let q = (x[l] & (TOTAL - 1)) as u32;
-            let (s, c, f) = models[l].find(q);
-            let mut v = f as u64 * (x[l] >> PRECISION) + (q - c) as u64;
-            if v < LOW {
-                let w = self.words.get(self.pos).copied().unwrap_or(0);
-                self.pos += 1;
-                v = (v << 32) | w as u64;
-            }
-            x[l] = v;
-            out[l] = s;
+            (out[l], x[l]) = self.step(x[l], models[l]);
         }
         self.x = x;
         out

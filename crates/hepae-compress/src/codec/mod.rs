@@ -8,13 +8,15 @@
 //!    already decoded (same row, previous row of the same event, event
 //!    start) by a linear predictor learned on a sample, kept only where it
 //!    pays for its weights ([`predict`]).
-//! 3. Code residuals are rANS-coded (four interleaved lanes) with per-column tables, split into
-//!    six contexts (event start x size of the previous column's residual)
-//!    where that pays for the extra tables ([`entropy`]).
+//! 3. Code residuals are rANS-coded (four interleaved lanes) with
+//!    per-column tables, split into six contexts (event start x size of
+//!    the previous column's residual) where that pays for the extra tables
+//!    ([`entropy`]).
 //!
-//! Rows are coded in independent blocks of up to 65,536, in parallel; decoding
-//! repeats the encoder's walk (module `walk`) with IEEE operations in a fixed
-//! order, and checks the restored table's XXH3-128 checksum.
+//! Rows are coded in independent blocks of up to 65,536, in parallel;
+//! decoding repeats the encoder's walk (module `walk`) with IEEE
+//! operations in a fixed order, and checks the restored table's XXH3-128
+//! checksum.
 //!
 //! ```text
 //! jets.hepae/
@@ -110,7 +112,7 @@ pub fn compress_struct_table(
             hepae_version: env!("CARGO_PKG_VERSION").into(),
             source: data.display().to_string(),
             rows: batch.num_rows() as u64,
-            block_rows: encode::block_rows(batch.num_rows()) as u64,
+            block_rows: coded.block_rows as u64,
             columns,
             coded: coded.coded,
             sections: coded.sections,

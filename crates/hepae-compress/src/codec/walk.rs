@@ -219,16 +219,14 @@ impl Block {
         if by_value {
             return None;
         }
-        // Neither context reads the prediction: no code is predicted here.
+        // Neither context reads the prediction (a sign context from the
+        // previous column alone, no predicted-code quartiles), so none is
+        // computed: 0 stands in for both.
         for i in 0..n {
             let prev = self.bucket[i];
             let kind = c.kind_context(0.0, prev == 3) as u8;
-            let res = if c.contexts > 1 {
-                self.first[i] as u8 * 4 + prev
-            } else {
-                0
-            };
-            ctx.push((kind, res));
+            let (res, _, _) = c.residual_context(0, self.first[i], prev);
+            ctx.push((kind, res as u8));
         }
         Some(Contexts { ctx, pred: None })
     }
@@ -359,6 +357,30 @@ impl CodedColumn {
     fn row(&self, i: usize, vhat: f64, first: bool, prev_bucket: u8) -> Row {
         let kind_ctx = self.kind_context(vhat, prev_bucket == 3);
         let pred_code = self.predict(vhat);
+        let (ctx, ctx_res, ctx_pred) = self.residual_context(pred_code, first, prev_bucket);
+        Row {
+            i,
+            kind_ctx,
+            pred_kind: [ZERO, POS, NEG][kind_ctx],
+            pred_code,
+            ctx,
+            ctx_res,
+            ctx_pred,
+        }
+    }
+}
+
+impl CodedColumn {
+    /// The residual context of a row with predicted code `pred_code`, and
+    /// both candidates it is chosen from: (context, residual-size context,
+    /// predicted-code quartile context).
+    #[inline]
+    fn residual_context(
+        &self,
+        pred_code: i64,
+        first: bool,
+        prev_bucket: u8,
+    ) -> (usize, usize, usize) {
         let start = first as usize * 4;
         let ctx_res = start + prev_bucket as usize;
         let ctx_pred = start
@@ -373,20 +395,14 @@ impl CodedColumn {
             (true, true) => ctx_res,
             (true, false) => ctx_pred,
         };
-        Row {
-            i,
-            kind_ctx,
-            pred_kind: [ZERO, POS, NEG][kind_ctx],
-            pred_code,
-            ctx,
-            ctx_res,
-            ctx_pred,
-        }
+        (ctx, ctx_res, ctx_pred)
     }
 }
 
 /// A direct-mapped memo of one number per code: consecutive codes never
 /// collide, so a column's few thousand live codes are each computed once.
+/// Its slots are allocated on first use: a column that never asks pays
+/// nothing.
 pub struct CodeCache {
     tags: Vec<i64>,
     vals: Vec<f64>,
@@ -398,14 +414,18 @@ impl CodeCache {
     /// An empty cache.
     pub fn new() -> CodeCache {
         CodeCache {
-            tags: vec![NO_KEY; Self::SLOTS],
-            vals: vec![0.0; Self::SLOTS],
+            tags: Vec::new(),
+            vals: Vec::new(),
         }
     }
 
     /// The number of `code`, from `f` the first time (`code` is not [`NO_KEY`]).
     #[inline]
     pub fn get(&mut self, code: i64, f: impl FnOnce() -> f64) -> f64 {
+        if self.tags.is_empty() {
+            self.tags = vec![NO_KEY; Self::SLOTS];
+            self.vals = vec![0.0; Self::SLOTS];
+        }
         let s = code as usize & (Self::SLOTS - 1);
         if self.tags[s] != code {
             self.tags[s] = code;
