@@ -12,6 +12,7 @@ use crate::quant::Bound;
 use crate::{dtype_name, CompressError, CompressOptions, Result};
 use arrow_array::RecordBatch;
 use hepae_table::LABEL_COLUMNS;
+use rayon::prelude::*;
 use std::path::Path;
 
 /// Largest residual alphabet.
@@ -192,7 +193,7 @@ pub fn plan(
 ) -> Result<Plan> {
     let (columns, mut coded) = classify(batch, raws, opts, data)?;
     let s = sample(batch, raws, &columns, &coded);
-    for c in &mut coded {
+    coded.par_iter_mut().for_each(|c| {
         grid_details(c, &s);
         c.predictor = Predictor {
             intercept: Some(c.grid.value(Code {
@@ -204,7 +205,7 @@ pub fn plan(
             terms: Vec::new(),
         };
         c.bits_per_row = sample_bits(c, &s).0;
-    }
+    });
     let rows = batch.num_rows() as f64;
     // Candidate orders: cheapest first, dearest first (every column can
     // lean on the expensive ones), absolute-grid columns first; the order
@@ -219,9 +220,14 @@ pub fn plan(
     dear.reverse();
     let mut abs_first = by_cost.clone();
     abs_first.sort_by_key(|c| !matches!(c.grid, Grid::Abs { .. }));
+    // The orders are fitted in parallel and compared in this order (the
+    // first of equals wins), so the plan is the same on any thread count.
+    let fits: Vec<Vec<CodedColumn>> = [by_cost, dear, abs_first]
+        .into_par_iter()
+        .map(|order| fit_order(order, &s, rows))
+        .collect();
     let mut best: Option<(f64, Vec<CodedColumn>)> = None;
-    for order in [by_cost, dear, abs_first] {
-        let fits = fit_order(order, &s, rows);
+    for fits in fits {
         let total: f64 = fits.iter().map(|c| cost(c, rows)).sum();
         if best.as_ref().is_none_or(|b| total < b.0) {
             best = Some((total, fits));
@@ -255,8 +261,13 @@ fn refine_order(
             continue;
         };
         (trial[k], trial[k + 1]) = (a, b);
-        trial[k] = fitted(&trial, k, s, rows);
-        trial[k + 1] = fitted(&trial, k + 1, s, rows);
+        // Neither fit reads the other's predictor, only which columns come
+        // before it: both run at once.
+        let (fa, fb) = rayon::join(
+            || fitted(&trial, k, s, rows),
+            || fitted(&trial, k + 1, s, rows),
+        );
+        (trial[k], trial[k + 1]) = (fa, fb);
         let before = cost(&coded[k], rows) + cost(&coded[k + 1], rows);
         if cost(&trial[k], rows) + cost(&trial[k + 1], rows) < before {
             coded = trial;
